@@ -1,0 +1,61 @@
+# Roadwise: `make run` starts the demo site, `make test` runs the whole suite.
+# Both create the virtualenv and install what is missing first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_ADDR ?= 127.0.0.1:8000
+# Debian packages the site needs: CJK fonts (certificates, screenshots), gettext
+# (translations), and Pango/HarfBuzz for WeasyPrint's PDFs.
+SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+
+.PHONY: run test setup system-packages lint format messages worker clean
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Serving Roadwise on http://$(RUN_ADDR)/ (Ctrl-C stops it)"
+	$(PY) manage.py runserver $(RUN_ADDR)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@missing=""; \
+	if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "Not a Debian/Ubuntu machine: install these yourself if missing: $(SYSTEM_PACKAGES)"; exit 0; \
+	fi; \
+	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "Please install:$$missing (needs root; continuing without them)"; exit 0; fi; \
+	echo "Installing system packages:$$missing"; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Roadwise needs Python 3.11 or newer")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+messages: setup
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+
+# A Celery worker (and the beat scheduler) for when CELERY_BROKER_URL is set.
+worker: setup
+	$(VENV)/bin/celery -A cms worker -B -l INFO
+
+clean:
+	rm -rf var/test-media var/test-roadwise.sqlite3 .pytest_cache

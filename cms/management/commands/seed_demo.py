@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from cms.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations, people and pages (safe to run again)."
+
+    def handle(self, *args, **options):
+        people = seed_demo()
+        if options["verbosity"] < 1:
+            return
+        self.stdout.write(self.style.SUCCESS("Demo content is ready."))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for user in people:
+            self.stdout.write(f"  {user.role:<15} {user.mobile:<15} {user.get_full_name()}")
+        self.stdout.write("Site: http://127.0.0.1:8000/  (English: /en/)  Admin: /admin/")

@@ -1,0 +1,1 @@
+"""Settings for Roadwise: ``base`` plus one module per place it runs (dev, test, production)."""

@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from cms.api import api_v1
+from cms.views import accounts, health
+
+account_patterns = (
+    [
+        path("signup/", accounts.signup, name="signup"),
+        path("signup/verify/", accounts.signup_verify, name="signup_verify"),
+        path("login/", accounts.login_view, name="login"),
+        path("login/code/", accounts.login_code, name="login_code"),
+        path("login/code/verify/", accounts.login_code_verify, name="login_code_verify"),
+        path("logout/", accounts.logout_view, name="logout"),
+        path("password-reset/", accounts.password_reset, name="password_reset"),
+        path(
+            "password-reset/verify/",
+            accounts.password_reset_verify,
+            name="password_reset_verify",
+        ),
+    ],
+    "accounts",
+)
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("api/v1/", api_v1.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# The site in Chinese at /, in English at /en/.
+urlpatterns += i18n_patterns(
+    path("accounts/", include(account_patterns)),
+    path("", include(wagtail_urls)),
+    prefix_default_language=False,
+)

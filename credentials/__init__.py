@@ -1,0 +1,1 @@
+"""Credentials: issuer keys, signing, verifying and revoking certificates (issue 4)."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CredentialsConfig(AppConfig):
+    name = "credentials"
+    verbose_name = _("Credentials")
+    default_auto_field = "django.db.models.BigAutoField"

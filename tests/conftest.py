@@ -1,0 +1,44 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from cms import sms
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `services` need Redis. On a laptop without it they are skipped; in CI
+    (REQUIRE_SERVICES=1) a missing service is a failure, never a silent skip."""
+    url = redis_url()
+    if _reachable(url) or os.environ.get("REQUIRE_SERVICES") == "1":
+        return
+    skip = pytest.mark.skip(reason=f"Redis is not reachable at {url}")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+def redis_url() -> str:
+    return os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
