@@ -126,6 +126,7 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "CN")
 
 # One-time codes sent by SMS.
 SMS_SENDER = env_str("SMS_SENDER", "cms.sms.ConsoleSmsSender")
+SMS_RETRY_SECONDS = env_int("SMS_RETRY_SECONDS", 30)
 OTP_LENGTH = 6
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 600)
 OTP_MAX_ATTEMPTS = 5

@@ -3,11 +3,13 @@ eagerly except in the tests that start a real Celery worker on purpose."""
 
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
+from .env import env_bool, env_str
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
-SMS_SENDER = "cms.sms.OutboxSmsSender"
+# Eager in the test process; the real-worker tests start workers with this off.
+CELERY_TASK_ALWAYS_EAGER = env_bool("ROADWISE_EAGER_TASKS", True)
+SMS_SENDER = env_str("SMS_SENDER", "cms.sms.OutboxSmsSender")
 MEDIA_ROOT = VAR_DIR / "test-media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -33,7 +33,8 @@ def _check_broker() -> dict:
         return {"ok": True, "mode": "eager", "detail": "tasks run in-process (no broker set)"}
     started = time.perf_counter()
     try:
-        with celery_app.connection_for_write() as conn:
+        # The URL from settings, so that what /healthz checks is what Django was told.
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
             transport = conn.transport_cls
     except Exception as exc:  # noqa: BLE001 - any failure is the answer

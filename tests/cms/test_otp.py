@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cms import services, sms
 from cms.models import OneTimeCode, OutboundSms
-from cms.sms import SmsSendError
+from tests.cms.flaky_sms import FlakySmsSender
 from tests.factories import DriverFactory
 
 MOBILE = "+8613812345678"
@@ -144,32 +144,33 @@ def test_delivering_the_same_sms_twice_sends_it_once():
     assert len(sms.outbox) == 1
 
 
-class _FlakySender(sms.SmsSender):
-    failures_left = 0
-
-    def send(self, *, mobile, body):
-        if _FlakySender.failures_left:
-            _FlakySender.failures_left -= 1
-            raise SmsSendError("provider busy")
-        return sms.OutboxSmsSender().send(mobile=mobile, body=body)
-
-
-def test_a_failed_sms_is_retried_by_the_task(settings):
-    from cms.tasks import deliver_sms
-
-    settings.SMS_SENDER = "tests.cms.test_otp._FlakySender"
-    _FlakySender.failures_left = 2
+def test_a_failed_sms_is_tried_again_until_it_goes_through(settings):
+    settings.SMS_SENDER = "tests.cms.flaky_sms.FlakySmsSender"
+    FlakySmsSender.failures_left = 2
     queued = OutboundSms.objects.create(mobile=MOBILE, body="hello")
-    deliver_sms.apply(args=[queued.pk])
-    queued.refresh_from_db()
-    assert queued.status == OutboundSms.Status.SENT
-    assert queued.attempts == 3
+    for expected_attempts in (1, 2):
+        assert services.sms_deliver(sms_id=queued.pk).status == OutboundSms.Status.QUEUED
+        queued.refresh_from_db()
+        assert queued.attempts == expected_attempts
+        assert queued.error == "provider busy"
+    assert services.sms_deliver(sms_id=queued.pk).status == OutboundSms.Status.SENT
     assert len(sms.outbox) == 1
 
 
+def test_an_sms_failure_does_not_break_the_page_that_asked_for_the_code(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.SMS_SENDER = "tests.cms.flaky_sms.FlakySmsSender"
+    FlakySmsSender.failures_left = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/signup/", {"mobile": MOBILE})
+    assert response.status_code == 302
+    assert OutboundSms.objects.get().status == OutboundSms.Status.QUEUED  # a worker retries
+
+
 def test_an_sms_that_keeps_failing_is_marked_failed_and_forgotten(settings):
-    settings.SMS_SENDER = "tests.cms.test_otp._FlakySender"
-    _FlakySender.failures_left = 99
+    settings.SMS_SENDER = "tests.cms.flaky_sms.FlakySmsSender"
+    FlakySmsSender.failures_left = 99
     queued = OutboundSms.objects.create(mobile=MOBILE, body="secret 123456")
     for _ in range(services.SMS_MAX_ATTEMPTS + 2):
         services.sms_deliver(sms_id=queued.pk)

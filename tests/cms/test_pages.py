@@ -83,13 +83,13 @@ def test_partner_pages_link_to_their_translation(client, seeded):
     assert "<img" in english  # the logo drawn by the seed
 
 
-def test_every_page_renders_with_a_sane_number_of_queries(
+def test_every_page_renders_with_a_bounded_number_of_queries(
     client, seeded, django_assert_max_num_queries
 ):
     for page in Page.objects.live().filter(depth__gt=1).specific():
-        with django_assert_max_num_queries(30):
-            response = client.get(page.url)
-        assert response.status_code == 200, page.url
+        assert client.get(page.url).status_code == 200, page.url  # makes image renditions
+        with django_assert_max_num_queries(20):
+            client.get(page.url)
 
 
 def test_the_admin_login_page_and_dashboard(client, seeded):
