@@ -16,6 +16,14 @@ _CODE_ATTRS = {
 }
 
 
+class StackedForm(forms.Form):
+    """Labels sit above their fields, so they need no trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class MobileField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Mobile number"))
@@ -36,11 +44,11 @@ class CodeField(forms.CharField):
         super().__init__(**kwargs)
 
 
-class MobileForm(forms.Form):
+class MobileForm(StackedForm):
     mobile = MobileField()
 
 
-class NewPasswordMixin(forms.Form):
+class NewPasswordMixin(StackedForm):
     password1 = forms.CharField(
         label=_("Password"),
         strip=False,
@@ -76,7 +84,7 @@ class PasswordResetVerifyForm(NewPasswordMixin):
     field_order = ["code", "password1", "password2"]
 
 
-class CodeLoginForm(forms.Form):
+class CodeLoginForm(StackedForm):
     code = CodeField()
 
 
@@ -86,6 +94,11 @@ class MobileAuthenticationForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Mobile number"), max_length=32, widget=forms.TextInput(attrs=_MOBILE_ATTRS)
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("That mobile number and password do not match an account."),
