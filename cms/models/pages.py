@@ -24,7 +24,8 @@ class HomePage(Page):
         FieldPanel("body"),
     ]
     search_fields = [*Page.search_fields, index.SearchField("hero_text")]
-    subpage_types = ["cms.PartnerIndexPage"]
+    # Other apps' sections hang here too (named, not imported: cms imports no app).
+    subpage_types = ["cms.PartnerIndexPage", "courses.CourseIndexPage"]
     parent_page_types = ["wagtailcore.Page"]
     max_count_per_parent = 1
 

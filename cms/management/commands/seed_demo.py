@@ -1,13 +1,22 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.module_loading import import_string
 
 from cms.demo import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisations, people and pages (safe to run again)."
+    help = (
+        "Create the demo organisations, people and pages, then each app's demo content "
+        "(settings.DEMO_SEEDERS). Safe to run again: it only adds what is missing."
+    )
 
+    @transaction.atomic
     def handle(self, *args, **options):
         people = seed_demo()
+        for dotted_path in settings.DEMO_SEEDERS:
+            import_string(dotted_path)()
         if options["verbosity"] < 1:
             return
         self.stdout.write(self.style.SUCCESS("Demo content is ready."))
