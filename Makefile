@@ -58,4 +58,4 @@ worker: setup
 	$(VENV)/bin/celery -A cms worker -B -l INFO
 
 clean:
-	rm -rf var/test-media var/test-roadwise.sqlite3 .pytest_cache
+	rm -rf var/test-media var/test-roadwise-*.sqlite3 .pytest_cache

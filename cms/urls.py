@@ -41,6 +41,7 @@ if settings.DEBUG:
 # The site in Chinese at /, in English at /en/.
 urlpatterns += i18n_patterns(
     path("accounts/", include(account_patterns)),
+    path("learn/", include("courses.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -1,6 +1,8 @@
 """The test suite. DATABASE_URL picks the database (CI points it at PostgreSQL); tasks run
 eagerly except in the tests that start a real Celery worker on purpose."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
 from .env import env_bool, env_str
@@ -17,6 +19,7 @@ STORAGES = {
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, so that a Celery worker process can see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-roadwise.sqlite3")}
+    # A file, not memory, so that a Celery worker process can see the test database;
+    # one per test run, so that runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-roadwise-{os.getpid()}.sqlite3")}
 LOGGING = {"version": 1, "disable_existing_loggers": False}

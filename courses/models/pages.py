@@ -10,8 +10,11 @@
 Enrolments and progress always point at the course and lesson pages of the default
 language (zh-Hans); a translation is another view of the same course."""
 
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
@@ -238,6 +241,10 @@ class ModulePage(Page):
     class Meta:
         verbose_name = _("module")
 
+    def serve(self, request, *args, **kwargs):
+        # A module is only a heading in the course outline.
+        return redirect(self.get_parent().get_url(request))
+
 
 class LessonPage(Page):
     estimated_minutes = models.PositiveIntegerField(_("estimated minutes"), default=10)
@@ -260,7 +267,19 @@ class LessonPage(Page):
 
     @property
     def has_quiz(self) -> bool:
-        return bool(self.questions)
+        # From the raw JSON: converting blocks could query (images, documents).
+        return any(item["type"] in QUESTION_TYPES for item in self.body.raw_data)
+
+    def serve(self, request, *args, **kwargs):
+        from courses import services
+
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if services.lesson_visit(user=user, lesson=self) is None:
+            messages.info(request, _("Enrol in the course to study its lessons."))
+            return redirect(self.course.get_url(request))
+        return super().serve(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
         from courses.selectors import lesson_page_context

@@ -112,7 +112,7 @@ def _wait_until_not_queued(sms: OutboundSms, seconds: float = 60) -> None:
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_process_delivers_the_sms_of_a_sign_up_code(real_broker):
     services.otp_request(mobile="13812345678", purpose=OneTimeCode.Purpose.SIGNUP)
     sms = OutboundSms.objects.get()
@@ -127,7 +127,7 @@ def test_a_worker_process_delivers_the_sms_of_a_sign_up_code(real_broker):
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(
     "worker_env",
     [

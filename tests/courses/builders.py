@@ -3,7 +3,7 @@ with lessons and quizzes. Quiz answers are chosen by their position, so tests re
 
 from dataclasses import dataclass
 
-from wagtail.models import Locale, Page
+from wagtail.models import Locale, Page, Site
 
 from cms.models import HomePage, Organization
 from courses.models import (
@@ -16,10 +16,17 @@ from tests.factories import OrganizationFactory
 
 
 def home_page() -> HomePage:
+    """The site's home page, made the default site's root (so pages have URLs)."""
     home = HomePage.objects.filter(locale=Locale.get_default()).first()
     if home is None:
         root = Page.get_first_root_node()
         home = root.add_child(instance=HomePage(title="首页", slug="home-test", hero_title="Hi"))
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
+    elif site.root_page_id != home.pk:
+        site.root_page = home
+        site.save()
     return home
 
 
@@ -99,10 +106,10 @@ def build_course(
     publish: bool = True,
     **fields,
 ) -> BuiltCourse:
+    fields.setdefault("summary", f"{title}：课程简介")
     course = CoursePage(
         title=title,
         slug=f"course-{CoursePage.objects.count() + 1}",
-        summary=f"{title}：课程简介",
         category=category,
         price_fen=price_fen,
         pass_mark=pass_mark,
