@@ -6,10 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN_ADDR ?= 127.0.0.1:8000
 # Debian packages the site needs: CJK fonts (certificates, screenshots), gettext
-# (translations), and Pango/HarfBuzz for WeasyPrint's PDFs.
-SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# (translations), Pango/HarfBuzz for WeasyPrint's PDFs, Chromium for browser tests.
+SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+  chromium
 
-.PHONY: run test setup system-packages lint format messages worker clean
+.PHONY: run test setup system-packages lint format messages worker screenshots clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -56,6 +57,10 @@ messages: setup
 # A Celery worker (and the beat scheduler) for when CELERY_BROKER_URL is set.
 worker: setup
 	$(VENV)/bin/celery -A cms worker -B -l INFO
+
+# Phone-width screenshots of the learning pages (docs/screenshots/), in both languages.
+screenshots: setup
+	$(PY) docs/screenshots/take_screenshots.py
 
 clean:
 	rm -rf var/test-media var/test-roadwise-*.sqlite3 .pytest_cache

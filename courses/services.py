@@ -165,10 +165,11 @@ def lesson_complete(
 
 
 def _video_seconds_needed(lesson: LessonPage) -> int:
+    # Only uploaded videos report how far they were watched; an embedded player does not.
     total = sum(
         block.value.get("duration_seconds") or 0
         for block in lesson.body
-        if block.block_type == "video"
+        if block.block_type == "video" and block.value.get("file")
     )
     return int(total * VIDEO_WATCHED_SHARE)
 

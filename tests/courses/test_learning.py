@@ -125,10 +125,15 @@ def test_a_quiz_lesson_is_done_by_passing_not_by_clicking(built, enrolled):
 
 
 def test_a_video_lesson_needs_most_of_the_video_watched(built, enrolled):
+    from django.core.files.base import ContentFile
+    from wagtail.documents.models import Document
+
+    clip = Document(title="clip")
+    clip.file.save("clip.mp4", ContentFile(b"\x00" * 16), save=True)
     video = add_lesson(
         built.course,
         "视频课",
-        [("video", {"embed": None, "file": None, "duration_seconds": 100, "transcript": ""})],
+        [("video", {"embed": None, "file": clip, "duration_seconds": 100, "transcript": ""})],
     )
     with pytest.raises(ValidationError) as excinfo:
         services.lesson_complete(user=enrolled, lesson=video, video_seconds_watched=30)

@@ -1,0 +1,127 @@
+"""Phone-width screenshots of the learning pages, in Chinese and English.
+
+    make screenshots
+
+Starts the demo site on a spare port (a copy of the demo database, so the real one is not
+touched), signs in as a demo driver with Playwright driving Debian's Chromium
+(/usr/bin/chromium; nothing is downloaded), studies a course, fails a quiz once, and saves
+PNGs next to this file."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).resolve().parent
+PHONE = {"width": 360, "height": 740}
+DRIVER = ("13900000002", "roadwise-demo-2026")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(var_dir: Path, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "ROADWISE_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "cms.settings.dev",
+    }
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([python, "manage.py", "seed_demo", "-v0"], cwd=ROOT, env=env, check=True)
+    server = subprocess.Popen(
+        [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the demo server did not start")
+
+
+def _shoot(page, name: str) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"wrote docs/screenshots/{name}.png")  # noqa: T201
+
+
+def main() -> None:
+    var_dir = Path(tempfile.mkdtemp(prefix="roadwise-shots-"))
+    port = _free_port()
+    server = _serve(var_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
+            page = context.new_page()
+            page.goto(f"{base}/accounts/login/")
+            page.fill("input[name=username]", DRIVER[0])
+            page.fill("input[name=password]", DRIVER[1])
+            page.click("button[type=submit]")
+            for prefix, lang in (("", "zh"), ("/en", "en")):
+                page.goto(f"{base}{prefix}/courses/")
+                _shoot(page, f"catalogue-{lang}")
+                page.goto(
+                    f"{base}{prefix}/courses/?q=" + ("新能源" if lang == "zh" else "charging")
+                )
+                _shoot(page, f"catalogue-search-{lang}")
+            # Study the first free course in Chinese: enrol, read, fail the quiz once.
+            page.goto(f"{base}/courses/")
+            page.click(".course-card a >> nth=0")
+            _shoot(page, "course-zh")
+            enrol = page.locator("form[action*='/enrol/'] button").first
+            if enrol.count():
+                enrol.click()
+            _shoot(page, "lesson-zh")
+            course_url = page.locator(".breadcrumb a").first.get_attribute("href")
+            while page.locator("form.complete-form").count():
+                page.click("form.complete-form button")
+            if page.locator("#quiz").count():
+                for fieldset in page.locator("fieldset.question").all():
+                    fieldset.locator("input").first.check()
+                page.click("#quiz button[type=submit]")
+                _shoot(page, "quiz-result-zh")
+                english = page.locator(".language-switcher a[hreflang=en]").get_attribute("href")
+                page.goto(f"{base}{english}")
+                _shoot(page, "quiz-result-en")
+            page.goto(f"{base}{course_url}")
+            _shoot(page, "course-progress-zh")
+            page.goto(f"{base}/learn/")
+            _shoot(page, "dashboard-zh")
+            page.goto(f"{base}/en/learn/")
+            _shoot(page, "dashboard-en")
+            page.goto(f"{base}/en/courses/")
+            page.click(".course-card a >> nth=0")
+            page.locator(".outline a").first.click()
+            _shoot(page, "lesson-en")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
