@@ -183,7 +183,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # Demo content of each app, run in this order by `manage.py seed_demo` after the site's own.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS = ["courses.demo.seed_demo"]
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Roadwise"
