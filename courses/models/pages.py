@@ -83,7 +83,12 @@ class CourseSectionPage(Page):
     )
     intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
 
-    content_panels = [*Page.content_panels, FieldPanel("organization"), FieldPanel("intro")]
+    content_panels = [
+        *Page.content_panels,
+        # Authors edit their section's text, never which organisation owns it.
+        FieldPanel("organization", permission="cms.change_organization"),
+        FieldPanel("intro"),
+    ]
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.CoursePage"]
 
