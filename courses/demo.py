@@ -404,17 +404,17 @@ def _learning_path(index: CourseIndexPage, courses: dict[str, CoursePage], en: L
 
 
 def _wire_permissions(sections: dict[str, CourseSectionPage]) -> None:
-    """Give each organisation its groups, permissions, collection and review workflow
-    (courses/authoring.py, when it is there)."""
-    try:
-        from courses.authoring import section_ensure
-    except ImportError:
-        section_ensure = None
-    if section_ensure is None:
-        logger.info("courses.authoring.section_ensure is missing: section permissions not set")
-        return
+    """Give each organisation its groups, permissions, collection and review workflow,
+    put its demo authors in its authors group, and make the demo operator an Operator."""
+    from courses.authoring import member_groups_sync, operators_group, section_ensure
+
     for section in sections.values():
         section_ensure(organization=section.organization)
+        for author in User.objects.filter(organization=section.organization):
+            member_groups_sync(user=author)
+    operators = operators_group()
+    for operator in User.objects.filter(is_staff=True):
+        operator.groups.add(operators)
     _file_covers(sections)
 
 

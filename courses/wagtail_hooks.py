@@ -25,7 +25,12 @@ from wagtail import hooks
 from wagtail.models import Collection, Page
 
 from courses import analytics  # noqa: F401 - registers the partner analytics admin view
-from courses.authoring import organization_collection, organization_sections
+from courses.authoring import (
+    member_groups_sync,
+    organization_collection,
+    organization_sections,
+    section_ensure,
+)
 
 _SCOPE_CACHE = "_roadwise_authoring_scope"
 
@@ -114,3 +119,17 @@ def document_chooser_shows_own_collection(documents, request):
 def hide_site_wide_page_reports(request, menu_items):
     if not is_operator(request.user):
         menu_items[:] = [item for item in menu_items if item.name != "page-types-usage"]
+
+
+@hooks.register("after_create_user")
+@hooks.register("after_edit_user")
+def sync_author_groups(request, user):
+    """An operator set someone's organisation in Settings → Users: make sure the
+    organisation has its section, then give them its authors group (and take other
+    organisations' groups away)."""
+    if user.organization is not None and user.organization.is_author_org:
+        try:
+            section_ensure(organization=user.organization)
+        except ValueError:  # no course catalogue yet: the groups still work later
+            pass
+    member_groups_sync(user=user)

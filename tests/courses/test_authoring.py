@@ -35,6 +35,7 @@ from courses.authoring import (
     member_groups_sync,
     operators_group,
     organization_collection,
+    organization_sections,
     section_ensure,
 )
 from courses.models import CourseIndexPage, CoursePage, CourseSectionPage
@@ -684,3 +685,29 @@ def test_drivers_are_put_in_no_authoring_group(world):
     member_groups_sync(user=driver)
 
     assert not driver.groups.exists()
+
+
+def test_an_operator_adding_an_author_in_the_admin_gives_them_their_section(client, world):
+    charlie = OrganizationFactory(name="Charlie Auto", name_en="Charlie Auto", slug="charlie")
+    as_user(client, world.superuser)
+    response = client.post(
+        reverse("wagtailusers_users:add"),
+        {
+            "mobile": "137 0000 0077",
+            "email": "author@charlie.example",
+            "first_name": "Wei",
+            "last_name": "Lin",
+            "display_name": "林老师",
+            "organization": charlie.pk,
+            "timezone": "",
+            "password1": "a-strong-pass-123",
+            "password2": "a-strong-pass-123",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    author = User.objects.get(mobile="+8613700000077")
+    assert list(author.groups.values_list("name", flat=True)) == ["charlie authors"]
+    section = organization_sections(charlie).get()
+    client.force_login(author)
+    assert client.get(reverse("wagtailadmin_pages:edit", args=[section.pk])).status_code == 200
