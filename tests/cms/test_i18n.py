@@ -29,9 +29,14 @@ def test_every_chinese_string_is_translated_and_none_is_fuzzy():
 
 def test_translations_keep_the_placeholders_of_the_original():
     for entry in polib.pofile(str(PO)).translated_entries():
-        assert sorted(PLACEHOLDER.findall(entry.msgid)) == sorted(
-            PLACEHOLDER.findall(entry.msgstr)
-        ), entry.msgid
+        if entry.msgid_plural:  # Chinese has one form: it must carry the plural's placeholders
+            original, texts = entry.msgid_plural, list(entry.msgstr_plural.values())
+        else:
+            original, texts = entry.msgid, [entry.msgstr]
+        for text in texts:
+            assert sorted(PLACEHOLDER.findall(original)) == sorted(PLACEHOLDER.findall(text)), (
+                entry.msgid
+            )
 
 
 def test_the_compiled_catalogue_matches_the_source():
