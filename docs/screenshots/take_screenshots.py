@@ -74,7 +74,7 @@ def main() -> None:
                 executable_path=CHROMIUM,
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
-            context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
+            context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
             page = context.new_page()
             page.goto(f"{base}/accounts/login/")
             page.fill("input[name=username]", DRIVER[0])
