@@ -4,6 +4,7 @@ Every function takes the page the driver is looking at, in any language, and rec
 against the default-language page, so a course studied half in Chinese and half in
 English is one enrolment."""
 
+import secrets
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +21,7 @@ from courses.models import (
     LessonPage,
     LessonProgress,
     QuizAttempt,
+    SeatPool,
     Voucher,
 )
 from courses.models.pages import default_locale_page
@@ -283,3 +285,38 @@ def _complete_if_done(enrollment: Enrollment) -> Completion | None:
     enrollment.save(update_fields=["status", "updated_at"])
     transaction.on_commit(lambda: course_completed.send(sender=Completion, completion=completion))
     return completion
+
+
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+VOUCHER_LENGTH = 10
+MAX_SEATS_PER_POOL = 10_000
+
+
+def seat_pool_create(*, sponsor, course: CoursePage, seats: int) -> SeatPool:
+    """Sponsored seats: ``seats`` single-use voucher codes for ``course``, paid by a
+    platform or carmaker (the payment itself is the payments issue's)."""
+    from cms.models import Organization
+
+    if sponsor.kind not in (Organization.Kind.PLATFORM, Organization.Kind.CARMAKER):
+        raise ValidationError(
+            _("Only a platform or a carmaker can sponsor seats."), code="sponsor_kind"
+        )
+    if not 1 <= seats <= MAX_SEATS_PER_POOL:
+        raise ValidationError(
+            _("Seats must be between 1 and %(max)d.") % {"max": MAX_SEATS_PER_POOL},
+            code="seats",
+        )
+    course = _canonical_course(course)
+    with transaction.atomic():
+        pool = SeatPool.objects.create(sponsor=sponsor, course=course, seats=seats)
+        codes: set[str] = set()
+        while len(codes) < seats:
+            batch = {_voucher_code() for _ in range(seats - len(codes))}
+            batch -= set(Voucher.objects.filter(code__in=batch).values_list("code", flat=True))
+            codes |= batch
+        Voucher.objects.bulk_create(Voucher(pool=pool, code=code) for code in sorted(codes))
+    return pool
+
+
+def _voucher_code() -> str:
+    return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))

@@ -31,6 +31,7 @@ from courses.authoring import (
     organization_sections,
     section_ensure,
 )
+from courses.viewsets import seat_pool_viewset
 
 _SCOPE_CACHE = "_roadwise_authoring_scope"
 
@@ -133,3 +134,8 @@ def sync_author_groups(request, user):
         except ValueError:  # no course catalogue yet: the groups still work later
             pass
     member_groups_sync(user=user)
+
+
+@hooks.register("register_admin_viewset")
+def register_seat_pool_viewset():
+    return seat_pool_viewset
