@@ -246,3 +246,41 @@ def test_seed_demo_twice_changes_nothing(seeded):
     before = _snapshot()
     call_command("seed_demo", verbosity=0)
     assert _snapshot() == before
+
+
+def test_a_driver_studies_a_course_in_english_and_it_counts_for_the_chinese_one(seeded, client):
+    from django.urls import reverse
+
+    from courses.models import Completion, Enrollment
+    from tests.factories import DriverFactory
+
+    driver = DriverFactory()
+    client.force_login(driver)
+    english = next(c for c in _courses("en") if c.price_fen == 0 and not c.prerequisites.exists())
+    chinese = english.get_translation(_locale("zh-hans"))
+    client.post(reverse("courses:enrol", args=[english.pk]))
+    enrollment = Enrollment.objects.get(user=driver)
+    assert enrollment.course_id == chinese.pk
+
+    for lesson in english.lessons().specific():
+        assert client.get(lesson.url).status_code == 200
+        if not lesson.has_quiz:
+            client.post(reverse("courses:lesson_complete", args=[lesson.pk]))
+            continue
+        answers = {}
+        for question in lesson.questions:  # the English page's own ids and answer key
+            if question.block_type == "true_false":
+                answers[f"q-{question.id}"] = ["true" if question.value["answer"] else "false"]
+            else:
+                answers[f"q-{question.id}"] = [
+                    item.id
+                    for item in question.value["choices"].bound_blocks
+                    if item.value["correct"]
+                ]
+        client.post(reverse("courses:quiz_submit", args=[lesson.pk]), answers)
+
+    completion = Completion.objects.get(user=driver)
+    assert completion.course_id == chinese.pk
+    assert completion.score_percent == 100
+    dashboard = client.get("/en/learn/")
+    assert [row["course"].pk for row in dashboard.context["completed"]] == [english.pk]
