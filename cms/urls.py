@@ -31,6 +31,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api_v1.urls),
+    path("", include("credentials.urls")),
 ]
 
 if settings.DEBUG:

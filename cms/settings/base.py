@@ -2,6 +2,7 @@
 the environment (see README.md, "Configuration"), with defaults that run on a laptop."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -188,6 +189,16 @@ DEMO_SEEDERS = ["courses.demo.seed_demo"]
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Roadwise"
 WAGTAILADMIN_BASE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# --- Credentials --------------------------------------------------------------------------
+# Encrypts issuers' private keys at rest. A development-only value; production.py refuses it.
+# Comma-separated to rotate it: the first encrypts, every one decrypts.
+INSECURE_DEFAULT_CREDENTIALS_KEY = "roadwise-insecure-development-credentials-key-change-me"  # noqa: S105
+CREDENTIALS_KEY_ENCRYPTION_KEY = env_str(
+    "CREDENTIALS_KEY_ENCRYPTION_KEY", INSECURE_DEFAULT_CREDENTIALS_KEY
+)
+# The host (and port) of issuers' did:web DIDs, by default that of SITE_URL.
+DID_WEB_HOST = env_str("DID_WEB_HOST", urlsplit(WAGTAILADMIN_BASE_URL).netloc)
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 40_000_000

@@ -3,12 +3,13 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import INSECURE_DEFAULT_SECRET_KEY
+from .base import INSECURE_DEFAULT_CREDENTIALS_KEY, INSECURE_DEFAULT_SECRET_KEY
 from .env import env_bool, env_int, env_list, env_str
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+CREDENTIALS_KEY_ENCRYPTION_KEY = env_str("CREDENTIALS_KEY_ENCRYPTION_KEY")
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production (unset DEBUG).")
@@ -18,6 +19,12 @@ if not SECRET_KEY or SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY
     )
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name this site's host names in production.")
+_credentials_keys = [key.strip() for key in CREDENTIALS_KEY_ENCRYPTION_KEY.split(",")]
+if any(key == INSECURE_DEFAULT_CREDENTIALS_KEY or len(key) < 32 for key in _credentials_keys):
+    raise ImproperlyConfigured(
+        "CREDENTIALS_KEY_ENCRYPTION_KEY must be set to random values of at least 32 characters "
+        "in production."
+    )
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -18,8 +18,10 @@ CONFIG_VARS = {
     "REDIS_CACHE_URL",
     "AWS_STORAGE_BUCKET_NAME",
     "DJANGO_SETTINGS_MODULE",
+    "CREDENTIALS_KEY_ENCRYPTION_KEY",
 }
 GOOD_KEY = "k" * 20 + "9f3a0c8e7b6d5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+GOOD_ENCRYPTION_KEY = "e" * 16 + "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
 def _env(**overrides) -> dict[str, str]:
@@ -107,7 +109,10 @@ def test_production_refuses_unsafe_settings(env, message):
 
 def test_production_starts_with_safe_settings():
     result = _settings(
-        "cms.settings.production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="roadwise.example"
+        "cms.settings.production",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="roadwise.example",
+        CREDENTIALS_KEY_ENCRYPTION_KEY=GOOD_ENCRYPTION_KEY,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["debug"] is False
@@ -121,6 +126,7 @@ def test_check_deploy_is_silent_under_production_settings():
             DJANGO_SETTINGS_MODULE="cms.settings.production",
             SECRET_KEY=GOOD_KEY,
             ALLOWED_HOSTS="roadwise.example",
+            CREDENTIALS_KEY_ENCRYPTION_KEY=GOOD_ENCRYPTION_KEY,
         ),
         capture_output=True,
         text=True,
