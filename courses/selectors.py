@@ -5,13 +5,16 @@ lessons or blocks (tests assert it)."""
 from django.db.models import Count, Q
 from wagtail.models import Locale
 
+from cms.models import Organization
 from courses import services
 from courses.models import (
     Completion,
     CourseCategory,
     CourseIndexPage,
     CoursePage,
+    CourseSectionPage,
     Enrollment,
+    LearningPathPage,
     LessonPage,
     LessonProgress,
     ModulePage,
@@ -50,7 +53,7 @@ def catalogue_context(*, request, index: CourseIndexPage) -> dict:
     if carmaker:
         section_paths = list(
             index.get_children()
-            .type(_section_model())
+            .type(CourseSectionPage)
             .filter(coursesectionpage__organization__slug=carmaker)
             .values_list("path", flat=True)
         )
@@ -66,8 +69,6 @@ def catalogue_context(*, request, index: CourseIndexPage) -> dict:
             .search(segment_query(query), operator="and")
         )
         courses = courses.filter(pk__in=[page.pk for page in matches])
-    from cms.models import Organization
-
     return {
         "courses": courses,
         "filters": {"category": category, "level": level, "price": price, "carmaker": carmaker},
@@ -77,20 +78,8 @@ def catalogue_context(*, request, index: CourseIndexPage) -> dict:
         "carmakers": Organization.objects.filter(
             kind=Organization.Kind.CARMAKER, is_active=True
         ).order_by("name"),
-        "learning_paths": index.get_children().live().type(_path_model()).specific(),
+        "learning_paths": index.get_children().live().type(LearningPathPage).specific(),
     }
-
-
-def _section_model():
-    from courses.models import CourseSectionPage
-
-    return CourseSectionPage
-
-
-def _path_model():
-    from courses.models import LearningPathPage
-
-    return LearningPathPage
 
 
 def _outline(course: CoursePage) -> list[dict]:
@@ -252,7 +241,6 @@ def dashboard_context(*, user, language_code: str) -> dict:
         "rows": rows,
         "studying": [r for r in rows if r["completion"] is None],
         "completed": [r for r in rows if r["completion"] is not None],
-        "completions": Completion.objects.filter(user=user).count(),
     }
 
 

@@ -127,15 +127,16 @@ def _active_enrollment(*, user: User, course: CoursePage, lock: bool = False) ->
     return enrollment
 
 
-def lesson_visit(*, user: User, lesson: LessonPage) -> Enrollment | None:
-    """Remember where the driver is, for "continue where I left off"."""
+def lesson_visit(*, user: User, lesson: LessonPage) -> bool:
+    """Remember where the driver is, for "continue where I left off". False when the
+    driver is not enrolled (studying or completed) in the lesson's course."""
     lesson = _canonical_lesson(lesson)
     updated = Enrollment.objects.filter(
         user=user,
         course=lesson.course,
         status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED],
     ).update(last_lesson=lesson, updated_at=timezone.now())
-    return updated or None
+    return updated > 0
 
 
 def lesson_complete(

@@ -281,7 +281,7 @@ class LessonPage(Page):
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if services.lesson_visit(user=user, lesson=self) is None:
+        if not services.lesson_visit(user=user, lesson=self):
             messages.info(request, _("Enrol in the course to study its lessons."))
             return redirect(self.course.get_url(request))
         return super().serve(request, *args, **kwargs)
