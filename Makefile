@@ -8,7 +8,7 @@ RUN_ADDR ?= 127.0.0.1:8000
 # Debian packages the site needs: CJK fonts (certificates, screenshots), gettext
 # (translations), Pango/HarfBuzz for WeasyPrint's PDFs, Chromium for browser tests.
 SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-  chromium
+  chromium poppler-utils
 
 .PHONY: run test setup system-packages lint format messages worker screenshots clean
 

@@ -1,6 +1,10 @@
 """The JSON API for platforms, versioned under /api/v1/. Each app adds its own router here."""
 
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from cms.api_routes import router as cms_router
 
 api_v1 = NinjaAPI(
     title="Roadwise API",
@@ -8,3 +12,22 @@ api_v1 = NinjaAPI(
     description="Verify driver certificates, read consented credentials, send service events.",
     urls_namespace="api-v1",
 )
+
+
+@api_v1.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    response = api_v1.create_response(
+        request,
+        {
+            "detail": _(
+                "A valid platform API key is required: send it as "
+                "“Authorization: Bearer rw_…”. Revoked keys no longer work."
+            )
+        },
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="Roadwise API"'
+    return response
+
+
+api_v1.add_router("/", cms_router)

@@ -2,10 +2,14 @@
 in Chinese and English, with logos drawn locally by Pillow. Idempotent: each thing is
 created only when it is missing, so running it again changes nothing."""
 
+import base64
+import hashlib
+import hmac
 import io
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.files.images import ImageFile
 from django.db import transaction
@@ -14,12 +18,23 @@ from PIL import ImageDraw, ImageFont
 from wagtail.images.models import Image
 from wagtail.models import Locale, Page, Site
 
-from cms.models import HomePage, Organization, PartnerIndexPage, PartnerPage, User
+from cms.api_keys import api_key_format, api_key_hash, platform_api_key_store
+from cms.models import (
+    HomePage,
+    Organization,
+    PartnerIndexPage,
+    PartnerPage,
+    PlatformApiKey,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "roadwise-demo-2026"  # noqa: S105 - printed for the demo on purpose
 AUTHORS_GROUP = "Organisation members"
+DEMO_PLATFORM = "kuaixing"
+DEMO_API_KEY_PREFIX = "demo0001"
+DEMO_API_KEY_NAME = "Demo key"
 
 
 @dataclass(frozen=True)
@@ -333,9 +348,41 @@ def _seed_pages(orgs: dict[str, Organization]) -> HomePage:
     return home
 
 
+def _demo_api_key_secret() -> str:
+    # Real keys are random. The demo's is derived from SECRET_KEY, so that seeding again
+    # finds the same key (no new row) and can print it again.
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), b"roadwise demo platform key", hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def demo_api_key() -> str:
+    """The demo platform's API key, as `seed_demo` prints it."""
+    return api_key_format(prefix=DEMO_API_KEY_PREFIX, secret=_demo_api_key_secret())
+
+
+def _seed_api_key(orgs: dict[str, Organization]) -> PlatformApiKey:
+    raw = demo_api_key()
+    api_key = PlatformApiKey.objects.filter(prefix=DEMO_API_KEY_PREFIX).first()
+    if api_key is None:
+        api_key, _ = platform_api_key_store(
+            organization=orgs[DEMO_PLATFORM],
+            name=DEMO_API_KEY_NAME,
+            prefix=DEMO_API_KEY_PREFIX,
+            secret=_demo_api_key_secret(),
+        )
+    elif api_key.secret_hash != api_key_hash(raw):
+        # SECRET_KEY changed since the last seed: keep the printed key working.
+        api_key.secret_hash = api_key_hash(raw)
+        api_key.save(update_fields=["secret_hash"])
+    return api_key
+
+
 @transaction.atomic
 def seed_demo() -> list[User]:
     orgs = _seed_orgs()
     people = _seed_people(orgs)
     _seed_pages(orgs)
+    _seed_api_key(orgs)
     return people

@@ -43,6 +43,7 @@ if settings.DEBUG:
 urlpatterns += i18n_patterns(
     path("accounts/", include(account_patterns)),
     path("learn/", include("courses.urls")),
+    path("", include("credentials.site_urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -6,3 +6,6 @@ class CredentialsConfig(AppConfig):
     name = "credentials"
     verbose_name = _("Credentials")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from credentials import receivers  # noqa: F401 - connects the signal receivers

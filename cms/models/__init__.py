@@ -1,5 +1,6 @@
 """Site-wide models: people, organisations, one-time codes, and the home and partner pages."""
 
+from .api_keys import PlatformApiKey
 from .identity import Organization, User, UserManager
 from .otp import OneTimeCode, OutboundSms
 from .pages import HomePage, PartnerIndexPage, PartnerPage
@@ -11,6 +12,7 @@ __all__ = [
     "OutboundSms",
     "PartnerIndexPage",
     "PartnerPage",
+    "PlatformApiKey",
     "User",
     "UserManager",
 ]

@@ -182,6 +182,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Periodic tasks (`celery -A cms worker -B` or a separate `celery -A cms beat`).
+CELERY_BEAT_SCHEDULE = {
+    "issue-missing-credentials": {
+        "task": "credentials.tasks.issue_missing_credentials",
+        "schedule": 600.0,
+    },
+    "refresh-status-lists": {
+        "task": "credentials.tasks.refresh_status_lists",
+        "schedule": 3600.0,
+    },
+}
 
 # Demo content of each app, run in this order by `manage.py seed_demo` after the site's own.
 DEMO_SEEDERS = ["courses.demo.seed_demo"]

@@ -160,6 +160,15 @@ class CoursePage(Page):
     certificate_valid_days = models.PositiveIntegerField(
         _("certificate valid for (days)"), default=730, help_text=_("0 means it never expires.")
     )
+    renewal_course = models.ForeignKey(
+        "courses.CoursePage",
+        verbose_name=_("renewal course"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Offered to drivers whose certificate for this course has expired."),
+    )
     search_terms = models.TextField(
         editable=False,
         blank=True,
@@ -190,6 +199,7 @@ class CoursePage(Page):
                 FieldPanel("attempt_limit"),
                 FieldPanel("cooldown_minutes"),
                 FieldPanel("certificate_valid_days"),
+                FieldPanel("renewal_course"),
             ],
             heading=_("Enrolment, passing and certificate"),
         ),

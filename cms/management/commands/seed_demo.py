@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from cms.demo import DEMO_PASSWORD, seed_demo
+from cms.demo import DEMO_PASSWORD, DEMO_PLATFORM, demo_api_key, seed_demo
 
 
 class Command(BaseCommand):
@@ -23,4 +23,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for user in people:
             self.stdout.write(f"  {user.role:<15} {user.mobile:<15} {user.get_full_name()}")
+        self.stdout.write(f"Demo platform API key ({DEMO_PLATFORM}): {demo_api_key()}")
         self.stdout.write("Site: http://127.0.0.1:8000/  (English: /en/)  Admin: /admin/")
