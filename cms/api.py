@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
 from cms.api_routes import router as cms_router
+from credentials.api import router as credentials_router
 
 api_v1 = NinjaAPI(
     title="Roadwise API",
@@ -31,3 +32,4 @@ def _unauthorized(request, exc):
 
 
 api_v1.add_router("/", cms_router)
+api_v1.add_router("/", credentials_router)

@@ -180,8 +180,24 @@ class KeyResolver:
     def __init__(self, fetch: Fetcher):
         self.fetch = fetch
         self.documents: dict[str, dict | FetchError] = {}
+        self.keys: dict[str, Ed25519PublicKey | LookupError] = {}
 
     def __call__(self, vm_id: str) -> Ed25519PublicKey:
+        if isinstance(vm_id, str) and vm_id in self.keys:
+            found = self.keys[vm_id]
+            if isinstance(found, LookupError):
+                raise found
+            return found
+        try:
+            found = self._resolve(vm_id)
+        except LookupError as exc:
+            if isinstance(vm_id, str):
+                self.keys[vm_id] = exc
+            raise
+        self.keys[vm_id] = found
+        return found
+
+    def _resolve(self, vm_id: str) -> Ed25519PublicKey:
         if not isinstance(vm_id, str):
             raise LookupError("verification method must be a string")
         if vm_id.startswith("did:key:"):
@@ -227,11 +243,18 @@ def _did_of(vm_id) -> str:
     return vm_id.partition("#")[0] if isinstance(vm_id, str) else ""
 
 
-def _known_organization(did: str) -> Organization | None:
+def _known_organization(did: str, cache: dict | None = None) -> Organization | None:
+    if cache is not None and did in cache:
+        return cache[did]
     prefix = did_prefix()
-    if not did.startswith(prefix):
-        return None
-    return issuing_organizations().filter(slug=did.removeprefix(prefix), is_active=True).first()
+    found = None
+    if did.startswith(prefix):
+        found = (
+            issuing_organizations().filter(slug=did.removeprefix(prefix), is_active=True).first()
+        )
+    if cache is not None:
+        cache[did] = found
+    return found
 
 
 # --- the checks ----------------------------------------------------------------------------
@@ -266,7 +289,34 @@ PROOF_REASONS = {
 }
 
 
-def check_proof(document: dict, resolver: KeyResolver) -> Check:
+def fastest_proofs(document: dict) -> dict:
+    """The document with, for each key that signed in both cryptosuites, only its
+    eddsa-jcs-2022 proof (about 20 times quicker to check than eddsa-rdfc-2022): both proofs
+    cover the same document with the same key, so either one shows it is unchanged."""
+    proofs = proofs_of(document)
+    jcs_keys = {
+        p.get("verificationMethod")
+        for p in proofs
+        if isinstance(p, dict) and p.get("cryptosuite") == "eddsa-jcs-2022"
+    }
+    kept = [
+        p
+        for p in proofs
+        if not (
+            isinstance(p, dict)
+            and p.get("cryptosuite") == "eddsa-rdfc-2022"
+            and p.get("verificationMethod") in jcs_keys
+            and "id" not in p  # a proof others may chain to stays
+        )
+    ]
+    if len(kept) == len(proofs):
+        return document
+    return {**document, "proof": kept}
+
+
+def check_proof(document: dict, resolver: KeyResolver, *, fastest: bool = False) -> Check:
+    if fastest:
+        document = fastest_proofs(document)
     proofs = proofs_of(document)
     for proof in proofs:
         vm = proof.get("verificationMethod") if isinstance(proof, dict) else None
@@ -294,11 +344,11 @@ def check_proof(document: dict, resolver: KeyResolver) -> Check:
     )
 
 
-def check_issuer(document: dict, proof_check: Check) -> tuple[Check, str]:
+def check_issuer(document: dict, cache: dict | None = None) -> tuple[Check, str]:
     issuer = _issuer_id(document)
     if not issuer:
         return Check(FAIL, "no_issuer", _("The certificate names no issuer.")), ""
-    organization = _known_organization(issuer)
+    organization = _known_organization(issuer, cache)
     if organization is None:
         return (
             Check(
@@ -318,7 +368,7 @@ def check_issuer(document: dict, proof_check: Check) -> tuple[Check, str]:
                 if isinstance(p, dict)
             }
         )
-        if did != issuer and (org := _known_organization(did)) is not None
+        if did != issuer and (org := _known_organization(did, cache)) is not None
     ]
     reason = _("Issued by %(issuer)s, a training provider on Roadwise.") % {
         "issuer": organization.display_name
@@ -498,10 +548,14 @@ class StatusChecker:
 class Verifier:
     """Verifies many inputs, sharing fetched status lists and DID documents between them."""
 
-    def __init__(self, *, fetch: Fetcher | None = None, now: datetime | None = None):
+    def __init__(
+        self, *, fetch: Fetcher | None = None, now: datetime | None = None, fastest: bool = False
+    ):
+        self.fastest = fastest
         self.fetch = fetch or default_fetch
         self.now = now or timezone.now()
         self.resolver = KeyResolver(self.fetch)
+        self.organizations: dict[str, Organization | None] = {}
         self.status = StatusChecker(self.fetch, self.resolver, self.now)
 
     def document(self, document, *, credential: Credential | None = None) -> Report:
@@ -509,8 +563,8 @@ class Verifier:
             return failed_input("malformed", _("A credential must be a JSON object."))
         if credential is None:
             credential = self._ours(document)
-        proof = check_proof(document, self.resolver)
-        issuer, issuer_name = check_issuer(document, proof)
+        proof = check_proof(document, self.resolver, fastest=self.fastest)
+        issuer, issuer_name = check_issuer(document, self.organizations)
         status = self.status.check(document, document.get("credentialStatus"), credential)
         checks = {
             "proof": proof,
@@ -574,7 +628,7 @@ class Verifier:
         pseudo = {"issuer": claims["iss"], "validFrom": claims["nbf"]}
         if claims["exp"] is not None:
             pseudo["validUntil"] = claims["exp"]
-        issuer, issuer_name = check_issuer(pseudo, proof)
+        issuer, issuer_name = check_issuer(pseudo, self.organizations)
         entries = [
             {
                 "type": "BitstringStatusListEntry",

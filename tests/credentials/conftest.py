@@ -2,9 +2,9 @@ import pytest
 
 from cms.models import Organization
 from courses import services as learning
-from tests.factories import DriverFactory
 from tests.courses.builders import build_course
 from tests.courses.test_learning import right_answers
+from tests.factories import DriverFactory
 
 
 def complete_course(driver, built):
@@ -18,14 +18,20 @@ def complete_course(driver, built):
 @pytest.fixture
 def school(db):
     return Organization.objects.create(
-        kind=Organization.Kind.SCHOOL, name="鹏城交通职业学院", name_en="Pengcheng Transport College", slug="pengcheng"
+        kind=Organization.Kind.SCHOOL,
+        name="鹏城交通职业学院",
+        name_en="Pengcheng Transport College",
+        slug="pengcheng",
     )
 
 
 @pytest.fixture
 def carmaker(db):
     return Organization.objects.create(
-        kind=Organization.Kind.CARMAKER, name="远航新能源汽车", name_en="Yuanhang NEV", slug="yuanhang"
+        kind=Organization.Kind.CARMAKER,
+        name="远航新能源汽车",
+        name_en="Yuanhang NEV",
+        slug="yuanhang",
     )
 
 

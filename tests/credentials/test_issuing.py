@@ -120,7 +120,7 @@ def test_the_sweeper_issues_what_a_lost_event_missed(driver, co_developed):
 def test_names_and_titles_anyone_can_type_sign_and_verify(school):
     """Chinese, emoji (outside the BMP), control characters and very long strings: the
     canonical form escapes them as RDFC-1.0 requires, so every verifier gets the same bytes."""
-    tricky = "王建国 🚗\u0007\u001f\ttab \"quoted\" \\ back"
+    tricky = '王建国 🚗\u0007\u001f\ttab "quoted" \\ back'
     driver = DriverFactory(display_name=tricky)
     built = build_course(
         organization=school,
