@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -335,17 +335,18 @@ def verdict_of(report: Report) -> Verdict:
     return Verdict(key, str(title), str(explanation), good=key == "valid")
 
 
+# With a context: bare words like "Failed" or "Format" mean other things in other catalogues.
 CHECK_LABELS = {
-    "proof": gettext_lazy("Signature"),
-    "issuer": gettext_lazy("Issuer"),
-    "status": gettext_lazy("Revocation status"),
-    "validity": gettext_lazy("Dates"),
-    "schema": gettext_lazy("Format"),
+    "proof": pgettext_lazy("verification check", "Signature"),
+    "issuer": pgettext_lazy("verification check", "Issuer"),
+    "status": pgettext_lazy("verification check", "Revocation status"),
+    "validity": pgettext_lazy("verification check", "Dates"),
+    "schema": pgettext_lazy("verification check", "Format"),
 }
 RESULT_LABELS = {
-    PASS: gettext_lazy("Passed"),
-    FAIL: gettext_lazy("Failed"),
-    UNKNOWN: gettext_lazy("Not checked"),
+    PASS: pgettext_lazy("verification check result", "Passed"),
+    FAIL: pgettext_lazy("verification check result", "Failed"),
+    UNKNOWN: pgettext_lazy("verification check result", "Could not tell"),
 }
 
 
@@ -362,6 +363,8 @@ def _results(request, report: Report, *, status=200, extra=None) -> HttpResponse
     reason = ""
     if verdict.key in ("revoked", "suspended") and credential is not None:
         reason = credential.status_reason
+    elif verdict.key == "not_credential":
+        reason = report.checks["proof"].reason  # what was wrong with the input
     checks = [
         {
             "name": name,
