@@ -2,6 +2,8 @@
 valid against the OB 3.0 schema, whatever a driver or author typed."""
 
 import json
+import shutil
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from courses.signals import course_completed
 from credentials import services, tasks
 from credentials.keys import issuer_did
 from credentials.models import Credential, StatusList
+from credentials.rendering.badge import unbake_png
 from credentials.schema import ob_schema, schema_errors
 from credentials.signing import canonicalize_rdfc, proofs_of
 from credentials.verification import Verifier
@@ -100,7 +103,19 @@ def test_completing_a_course_issues_the_certificate_and_renders_its_files(
         complete_course(driver, co_developed)
     credential = Credential.objects.get(holder=driver)
     assert credential.pdf.read(4) == b"%PDF"
-    assert credential.badge.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert unbake_png(credential.badge.open("rb").read()) == json.loads(credential.document)
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(  # noqa: S603 - a fixed command on our own file
+        ["pdftotext", "-layout", credential.pdf.path, "-"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "王建国" in text
+    assert "新能源汽车安全" in text
+    assert credential.number in text
+    assert "鹏城交通职业学院" in text and "远航新能源汽车" in text
 
 
 def test_the_sweeper_issues_what_a_lost_event_missed(driver, co_developed):
