@@ -164,8 +164,9 @@ def _renewal(zh: Locale) -> None:
 
 
 @transaction.atomic
-def seed_demo() -> None:
-    """Create what is missing of the demo drivers' study history and certificates."""
+def seed_demo() -> list[str]:
+    """Create what is missing of the demo drivers' study history and certificates; returns
+    lines for ``seed_demo`` to print (the certificates and where to check them)."""
     zh = Locale.objects.get(language_code="zh-hans")
     drivers = {user.mobile: user for user in User.objects.filter(mobile__startswith="+86139")}
     for story in STORIES:
@@ -182,3 +183,20 @@ def seed_demo() -> None:
     wang = drivers[WANG]
     if not ConsentGrant.objects.filter(holder=wang, platform=platform).exists():
         services.consent_grant(holder=wang, platform=platform)
+    return _summary_lines()
+
+
+def _summary_lines() -> list[str]:
+    from credentials.files import share_url
+    from credentials.selectors import display_status
+
+    lines = ["Demo certificates (check them at /verify/ or with the API):"]
+    credentials = Credential.objects.filter(holder__mobile__startswith="+86139").select_related(
+        "holder", "course"
+    )
+    for credential in credentials.order_by("holder__mobile", "issued_at"):
+        lines.append(
+            f"  {credential.number:<17} {display_status(credential):<9} "
+            f"{credential.holder.mobile:<15} {share_url(credential)}"
+        )
+    return lines

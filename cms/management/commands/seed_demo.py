@@ -15,8 +15,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         people = seed_demo()
+        notes: list[str] = []
         for dotted_path in settings.DEMO_SEEDERS:
-            import_string(dotted_path)()
+            # A seeder may return lines for this command to print (other values are ignored).
+            result = import_string(dotted_path)()
+            notes.extend(line for line in result or [] if isinstance(line, str))
         if options["verbosity"] < 1:
             return
         self.stdout.write(self.style.SUCCESS("Demo content is ready."))
@@ -24,4 +27,6 @@ class Command(BaseCommand):
         for user in people:
             self.stdout.write(f"  {user.role:<15} {user.mobile:<15} {user.get_full_name()}")
         self.stdout.write(f"Demo platform API key ({DEMO_PLATFORM}): {demo_api_key()}")
+        for line in notes:
+            self.stdout.write(line)
         self.stdout.write("Site: http://127.0.0.1:8000/  (English: /en/)  Admin: /admin/")
