@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.sync_api import sync_playwright
 
@@ -61,6 +62,58 @@ def _serve(var_dir: Path, port: int) -> subprocess.Popen:
 def _shoot(page, name: str) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
     print(f"wrote docs/screenshots/{name}.png")  # noqa: T201
+
+
+def _signed_in(browser, base: str, mobile: str):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", mobile)
+    page.fill("input[name=password]", DRIVER[1])
+    page.click("button[type=submit]")
+    return page
+
+
+def _pdf_to_png(url: str, page, name: str) -> None:
+    """Download a certificate PDF with the signed-in session and turn page 1 into a PNG."""
+    response = page.request.get(url)
+    pdf = Path(tempfile.mkdtemp()) / "certificate.pdf"
+    pdf.write_bytes(response.body())
+    subprocess.run(  # noqa: S603 - a fixed tool on our own file
+        ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(OUT / name)],  # noqa: S607
+        check=True,
+    )
+    print(f"wrote docs/screenshots/{name}.png")  # noqa: T201
+
+
+def _certificates(browser, base: str) -> None:
+    """王建国's certificates, one opened, shared and verified; 张伟's revoked one; 刘芳's
+    expired one with its renewal course; the certificate PDF as an image."""
+    page = _signed_in(browser, base, "13900000001")
+    page.goto(f"{base}/certificates/")
+    _shoot(page, "certificates-zh")
+    page.goto(f"{base}/en/certificates/")
+    _shoot(page, "certificates-en")
+    page.goto(f"{base}/certificates/")
+    page.locator("a.card-title").first.click()
+    _shoot(page, "certificate-detail-zh")
+    pdf = page.locator("a[href$='certificate.pdf']").first.get_attribute("href")
+    _pdf_to_png(f"{base}{pdf}", page, "certificate-pdf-zh")
+    share = page.locator("#share-url").input_value()
+    page.goto(base + urlsplit(share).path)
+    _shoot(page, "verify-valid-zh")
+    page.goto(f"{base}/certificates/consents/")
+    _shoot(page, "consents-zh")
+    page.context.close()
+    for mobile, name in (("13900000002", "revoked"), ("13900000003", "expired")):
+        page = _signed_in(browser, base, mobile)
+        page.goto(f"{base}/certificates/")
+        _shoot(page, f"certificates-{name}-zh")
+        page.locator("a.card-title").first.click()
+        share = page.locator("#share-url").input_value()
+        page.goto(base + urlsplit(share).path)
+        _shoot(page, f"verify-{name}-zh")
+        page.context.close()
 
 
 def main() -> None:
@@ -116,6 +169,7 @@ def main() -> None:
             page.click(".course-card a >> nth=0")
             page.locator(".outline a").first.click()
             _shoot(page, "lesson-en")
+            _certificates(browser, base)
             browser.close()
     finally:
         server.terminate()
