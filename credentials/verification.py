@@ -19,8 +19,11 @@ verified only when all five pass.
 our own from the database and others over HTTPS. Tests pass their own.
 """
 
+import ipaddress
 import json
 import logging
+import socket
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,17 +132,42 @@ def _own_status_list(url: str) -> dict | None:
     return json.loads(status_list_current_document(status_list))
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect could point at a private address after the check: follow none."""
+
+    def redirect_request(self, *args, **kwargs):
+        raise urllib.error.URLError("redirects are not followed")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _public_address(host: str, port: int) -> None:
+    """FetchError unless every address of ``host`` is a public one: a credential must not make
+    this server call its own network (SSRF: metadata services, databases, the admin)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise FetchError(_("The host cannot be resolved (%(error)s).") % {"error": exc}) from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise FetchError(_("Refusing to fetch from a non-public address."))
+
+
 def http_fetch_json(url: str) -> dict:
-    """GET a JSON document over HTTPS, small and quick, or FetchError."""
-    if urlsplit(url).scheme != "https":
+    """GET a JSON document over HTTPS from a public host, small and quick, or FetchError."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
         raise FetchError(_("Only https URLs are fetched."))
+    _public_address(parts.hostname, parts.port or 443)
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, headers={"Accept": "application/json, application/did+json, application/ld+json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
             body = response.read(MAX_FETCH_BYTES + 1)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise FetchError(str(exc)) from None
     if len(body) > MAX_FETCH_BYTES:
         raise FetchError(_("The document is too large."))
@@ -155,6 +183,25 @@ def default_fetch(url: str) -> dict:
     if own is not None:
         return own
     return http_fetch_json(url)
+
+
+MAX_REMOTE_FETCHES = 20
+
+
+def limited_fetch(fetch: Fetcher, limit: int = MAX_REMOTE_FETCHES) -> Fetcher:
+    """``fetch``, refusing after ``limit`` documents from other hosts (one verification or
+    one batch must not turn this server into a crawler)."""
+    remote = 0
+
+    def limited(url: str) -> dict:
+        nonlocal remote
+        if not url.startswith(_site_prefix()):
+            remote += 1
+            if remote > limit:
+                raise FetchError(_("Too many documents from other hosts in one request."))
+        return fetch(url)
+
+    return limited
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -552,7 +599,7 @@ class Verifier:
         self, *, fetch: Fetcher | None = None, now: datetime | None = None, fastest: bool = False
     ):
         self.fastest = fastest
-        self.fetch = fetch or default_fetch
+        self.fetch = limited_fetch(fetch or default_fetch)
         self.now = now or timezone.now()
         self.resolver = KeyResolver(self.fetch)
         self.organizations: dict[str, Organization | None] = {}

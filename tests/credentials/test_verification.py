@@ -399,3 +399,52 @@ def test_only_operators_and_the_issuing_organisation_may_revoke(credential, driv
     assert credential.revocation_list.__class__.objects.get(pk=credential.revocation_list_id).bit(
         credential.revocation_index
     )
+
+
+# --- fetching other hosts' documents safely ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.org/status/1",  # not https
+        "https://127.0.0.1/status/1",
+        "https://169.254.169.254/latest/meta-data",  # cloud metadata
+        "https://10.0.0.5/status",
+        "https://[::1]/status",
+        "https://localhost/status",
+        "file:///etc/passwd",
+    ],
+)
+def test_credentials_cannot_make_the_server_fetch_private_addresses(url, no_network):
+    from credentials.verification import http_fetch_json
+
+    with pytest.raises(FetchError):
+        http_fetch_json(url)
+    assert no_network == []  # refused before any connection
+
+
+def test_a_credential_pointing_its_status_list_inward_fails_closed(credential, no_network):
+    document = json.loads(credential.document)
+    del document["proof"]
+    for entry in document["credentialStatus"]:
+        entry["statusListCredential"] = "https://169.254.169.254/latest/meta-data"
+    key = Ed25519PrivateKey.generate()
+    vm = did_key_verification_method(key.public_key())
+    document["issuer"] = {"id": vm.split("#")[0], "type": ["Profile"], "name": "X"}
+    signed = create_proof(document, private_key=key, verification_method=vm)
+    report = Verifier().any(signed)
+    assert report.checks["status"].code == "status_unavailable"
+    assert no_network == []
+
+
+def test_one_request_fetches_at_most_twenty_remote_documents():
+    from credentials.verification import limited_fetch
+
+    fetched = []
+    fetch = limited_fetch(lambda url: fetched.append(url) or {}, limit=20)
+    for n in range(20):
+        fetch(f"https://issuer{n}.example/status")
+    with pytest.raises(FetchError):
+        fetch("https://one-more.example/status")
+    assert len(fetched) == 20
