@@ -9,6 +9,7 @@ admin's "no permission" redirect). Every change goes through ``credentials.servi
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -20,6 +21,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from credentials import services
 from credentials.forms import CredentialFilterForm, StatusChangeForm
 from credentials.models import Credential
+from credentials.tasks import render_credential_files
 
 PER_PAGE = 50
 ALLOWED_ACTIONS = {
@@ -130,6 +132,13 @@ class CredentialDetailView(CertificatesAccessMixin, WagtailAdminTemplateMixin, T
 
     def post(self, request, *args, **kwargs):
         self.credential = self.get_credential()
+        if request.POST.get("regenerate"):
+            credential_id = self.credential.pk
+            transaction.on_commit(lambda: render_credential_files.delay(credential_id))
+            messages.success(
+                request, _("The PDF certificate and the badge image are being rendered again.")
+            )
+            return redirect("credential_admin:detail", pk=credential_id)
         self.form = self._form(request.POST)
         if self.form.is_valid():
             action = self.form.cleaned_data["action"]

@@ -154,10 +154,12 @@ def test_whoami_answers_with_the_platform_of_the_key(client, made, platform):
 
 
 def test_whoami_without_a_key_is_401_with_a_clear_message(client):
-    response = client.get("/api/v1/whoami")
+    response = client.get("/api/v1/whoami", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 401
     assert response["Content-Type"].startswith("application/json")
     assert "API key" in response.json()["detail"]
+    # Chinese by default (no Accept-Language), like the site.
+    assert "API 密钥" in client.get("/api/v1/whoami").json()["detail"]
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -234,8 +236,19 @@ def test_seed_demo_prints_the_same_working_key_every_time(client, settings, caps
 # The admin
 
 
-def test_an_operator_makes_a_key_and_sees_it_once(client, platform):
+def _english_operator():
+    """An operator whose admin is in English (the admin follows each user's preference)."""
+    from wagtail.users.models import UserProfile
+
     operator = OperatorFactory()
+    profile = UserProfile.get_for_user(operator)
+    profile.preferred_language = "en"
+    profile.save()
+    return operator
+
+
+def test_an_operator_makes_a_key_and_sees_it_once(client, platform):
+    operator = _english_operator()
     client.force_login(operator)
     assert client.get("/admin/platform-api-keys/").status_code == 200
     assert client.get("/admin/platform-api-keys/new/").status_code == 200
@@ -271,7 +284,7 @@ def test_the_admin_refuses_a_school_as_the_platform(client):
 
 def test_an_operator_revokes_a_key_after_confirming(client, made):
     api_key, raw = made
-    client.force_login(OperatorFactory())
+    client.force_login(_english_operator())
     url = f"/admin/platform-api-keys/{api_key.pk}/revoke/"
     confirm = client.get(url)
     assert confirm.status_code == 200

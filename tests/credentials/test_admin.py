@@ -173,3 +173,18 @@ def test_the_menu_item_shows_for_operators_and_issuers_only(rf, school):
     assert not shown(PlatformStaffFactory())
     assert not shown(DriverFactory())
     assert not shown(DriverFactory(is_staff=True))
+
+
+def test_an_issuer_renders_the_files_again(
+    client, operator, credential, django_capture_on_commit_callbacks
+):
+    client.force_login(operator)
+    assert not credential.pdf
+    url = reverse("credential_admin:detail", args=[credential.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"regenerate": "1"})
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert credential.pdf.read(4) == b"%PDF"
+    assert credential.files_generated_at is not None
+    assert credential.status == "active"  # nothing else changed

@@ -38,7 +38,9 @@ def test_verifying_needs_a_live_platform_key(credential, api_key):
     assert post(Client(), body).status_code == 401
     assert post(Client(HTTP_AUTHORIZATION="Bearer rw_nope_nope"), body).status_code == 401
     platform_api_key_revoke(api_key=api_key[0])
-    response = post(Client(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}"), body)
+    response = post(
+        Client(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}", HTTP_ACCEPT_LANGUAGE="en"), body
+    )
     assert response.status_code == 401
     assert "API key" in response.json()["detail"]
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cms.models import Organization
 from credentials import services
@@ -30,6 +30,13 @@ from tests.factories import UserFactory
 from .test_signing import FIXTURES
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Reasons are translated; these tests read the English ones."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
