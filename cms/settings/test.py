@@ -2,6 +2,7 @@
 eagerly except in the tests that start a real Celery worker on purpose."""
 
 import os
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
@@ -12,7 +13,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Eager in the test process; the real-worker tests start workers with this off.
 CELERY_TASK_ALWAYS_EAGER = env_bool("ROADWISE_EAGER_TASKS", True)
 SMS_SENDER = env_str("SMS_SENDER", "cms.sms.OutboxSmsSender")
-MEDIA_ROOT = VAR_DIR / "test-media"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "test-media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -48,6 +48,7 @@ def worker(worker_env):
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": redis_url(),
         "ROADWISE_EAGER_TASKS": "0",  # a retry must go back through the broker
+        "CELERY_TASK_DEFAULT_QUEUE": queue,  # tasks the worker sends stay on this queue
         **worker_env,
     }
     log_path = ROOT / "var" / f"{queue}.log"

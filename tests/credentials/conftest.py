@@ -2,6 +2,7 @@ import pytest
 
 from cms.models import Organization
 from courses import services as learning
+from tests.cms.test_celery_worker import real_broker, worker  # noqa: F401 - fixtures
 from tests.courses.builders import build_course
 from tests.courses.test_learning import right_answers
 from tests.factories import DriverFactory
