@@ -37,6 +37,12 @@ def share_url(credential: Credential, *, language: str | None = None) -> str:
     return site_url() + path
 
 
+def _verify_page(language: str) -> str:
+    """Where a certificate without a share link points: the page to check one by hand."""
+    with translation.override(language):
+        return site_url() + reverse("certificates:verify")
+
+
 def _logo(organization: Organization) -> bytes | None:
     partner = (
         PartnerPage.objects.filter(organization=organization, logo__isnull=False)
@@ -83,7 +89,7 @@ def certificate_content(
             if credential.valid_until
             else None,
             issuers=tuple(issuers),
-            verify_url=share_url(credential, language=language) or site_url() + "/",
+            verify_url=share_url(credential, language=language) or _verify_page(language),
             language=language,
         )
 

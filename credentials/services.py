@@ -331,10 +331,12 @@ def credential_share_renew(*, credential: Credential, user: User) -> Credential:
 
 
 def credential_share_disable(*, credential: Credential, user: User) -> Credential:
-    """No public link at all until the driver turns it on again."""
+    """No public link at all until the driver turns it on again (the PDF's QR code then
+    points to the page where anyone can check a certificate by hand)."""
     _own(credential, user)
     credential.share_token = ""
     credential.save(update_fields=["share_token"])
+    transaction.on_commit(lambda: _render_files_later(credential.pk))
     return credential
 
 
