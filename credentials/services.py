@@ -22,6 +22,7 @@ from credentials.compact import compact_claims, compact_sign
 from credentials.documents import AchievementFacts, IssuerProfile, open_badge_credential
 from credentials.keys import issuer_did, issuer_signing_key
 from credentials.models import ConsentGrant, Credential, CredentialStatusChange, StatusList
+from credentials.schema import schema_errors
 from credentials.signing import EDDSA_JCS_2022, EDDSA_RDFC_2022, create_proof
 from credentials.status import allocate_entry, entry, set_bit
 
@@ -185,6 +186,9 @@ def _issue(completion: Completion) -> Credential:
     )
     number = _certificate_number(issued_at)
     document["credentialSubject"]["licenseNumber"] = number
+    errors = schema_errors(document)
+    if errors:  # a bug of ours, never the driver's: refuse to sign rather than issue junk
+        raise ValueError(f"the credential would not follow the Open Badges schema: {errors}")
     signed, issuer_private_key, issuer_vm = _sign(document, [provider, *co_developers], issued_at)
     compact = compact_sign(
         compact_claims(signed, number=number, verification_method=issuer_vm), issuer_private_key
