@@ -44,6 +44,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include(account_patterns)),
     path("learn/", include("courses.urls")),
     path("", include("credentials.site_urls")),
+    path("rewards/", include("rewards.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -1,0 +1,120 @@
+"""Platforms' service-data API: link drivers (with their consent), send service events."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+
+from cms.api_auth import platform_key_auth
+from rewards import services
+from rewards.models import DriverLink
+
+router = Router(auth=platform_key_auth, tags=["service data"])
+
+
+class LinkIn(Schema):
+    mobile: str = Field(description="The driver's mobile number, e.g. +8613900000001.")
+    driver: str = Field(description="Your own id for this driver (1–64 characters).")
+
+
+class LinkRequestOut(Schema):
+    status: str
+    code: str = Field(
+        description="Show this code to the driver in your app: typing it on Roadwise "
+        "links the accounts. The driver can also approve the request on the site."
+    )
+    expires_at: datetime
+
+
+class LinkOut(Schema):
+    driver: str
+    linked_at: datetime
+
+
+class EventsIn(Schema):
+    events: list[dict[str, Any]] = Field(
+        description="Up to 1,000 events. Every event has `id` (your own, unique), `driver` "
+        "(your driver id, linked), `type` (trip, rating, complaint, safety_incident, "
+        "online_session) and `occurred_at` (ISO 8601 with a time zone). A trip has "
+        "`fare_fen` (the driver's earnings in fen); a rating `rating` (1–5) and optionally "
+        "`trip_id`; a complaint `outcome` (pending, upheld, dismissed); a safety incident "
+        "`severity` (minor, serious); an online session `ended_at`."
+    )
+
+
+class RowOut(Schema):
+    index: int
+    id: str | None
+    status: Literal["accepted", "duplicate", "updated", "refused"]
+    reason: str
+
+
+class EventsOut(Schema):
+    accepted: int
+    duplicates: int
+    updated: int
+    refused: int
+    results: list[RowOut]
+
+
+@router.post(
+    "/driver-links",
+    response={201: LinkRequestOut},
+    summary="Ask a driver to link their Roadwise account to your platform",
+)
+def link_create(request: HttpRequest, payload: LinkIn):
+    try:
+        link_request = services.link_request_create(
+            platform=request.platform, mobile=payload.mobile, platform_driver_id=payload.driver
+        )
+    except ValidationError as exc:
+        raise HttpError(422, " ".join(exc.messages)) from None
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    return 201, {
+        "status": link_request.status,
+        "code": link_request.code,
+        "expires_at": link_request.expires_at,
+    }
+
+
+@router.get(
+    "/driver-links",
+    response=list[LinkOut],
+    summary="The drivers who have linked their account to your platform",
+)
+def link_list(request: HttpRequest):
+    return [
+        {"driver": link.platform_driver_id, "linked_at": link.linked_at}
+        for link in DriverLink.objects.filter(platform=request.platform, unlinked_at=None)
+    ]
+
+
+@router.post(
+    "/service-events",
+    response=EventsOut,
+    summary="Send a batch of service events (trips, ratings, complaints, safety, sessions)",
+    description="Each event is checked on its own; the answer says for each row whether it "
+    "was accepted, a duplicate (its id was seen before: nothing changes), updated (a pending "
+    "complaint's outcome) or refused and why. Refused rows never affect accepted ones.",
+)
+def events_ingest(request: HttpRequest, payload: EventsIn):
+    try:
+        results = services.service_events_ingest(platform=request.platform, rows=payload.events)
+    except ValidationError as exc:
+        raise HttpError(422, " ".join(exc.messages)) from None
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    counts = dict.fromkeys(("accepted", "duplicate", "updated", "refused"), 0)
+    for result in results:
+        counts[result.status] += 1
+    return {
+        "accepted": counts["accepted"],
+        "duplicates": counts["duplicate"],
+        "updated": counts["updated"],
+        "refused": counts["refused"],
+        "results": [result.as_dict() for result in results],
+    }

@@ -1,0 +1,6 @@
+"""The rewards app's models: the double-entry ledger, and platforms' service data."""
+
+from .events import DriverLink, LinkRequest, ServiceEvent
+from .ledger import Account, Entry, Transaction
+
+__all__ = ["Account", "DriverLink", "Entry", "LinkRequest", "ServiceEvent", "Transaction"]

@@ -1,0 +1,171 @@
+"""The double-entry ledger: accounts, transactions and their entries (legs), in integer fen.
+
+Sign convention. Every entry's `amount_fen` is signed and an account's balance is the sum of its
+entries. A positive balance is money the ledger holds on the account's behalf (what the
+platform has left to spend, what a driver is owed, what is on its way to a bank, the fees we
+earned). Money enters and leaves the ledger through the currency's `external` account, whose
+balance is therefore minus everything the ledger holds: the balances of all accounts of one
+currency always sum to zero, as the legs of every transaction do.
+
+    deposit  platform funding +X, external −X          (a platform pays money in)
+    reward   platform funding −X, driver payable +X    (a reward line is earned)
+    payout   driver payable −X, payouts in transit +X  (a payout is sent)
+    settled  payouts in transit −X, external +X        (the bank confirms it)
+    fee      driver payable or platform funding −X, fees +X
+
+Rows are never updated or deleted: PostgreSQL refuses both (see migration 0001_ledger), and a
+mistake is corrected by a reversing transaction. Services live in `rewards.ledger`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Account(models.Model):
+    """Somewhere money can be: a platform's funding, a driver's payable, a system account."""
+
+    class Kind(models.TextChoices):
+        PLATFORM_FUNDING = "platform_funding", _("Platform funding")
+        DRIVER_PAYABLE = "driver_payable", _("Payable to driver")
+        PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts in transit")
+        FEES = "fees", _("Fees")
+        EXTERNAL = "external", _("Outside the ledger (deposits and settled payouts)")
+
+    code = models.CharField(_("code"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    organization = models.ForeignKey(
+        "cms.Organization",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_accounts",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_accounts",
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    floor_fen = models.BigIntegerField(
+        _("lowest balance allowed (fen)"),
+        null=True,
+        blank=True,
+        help_text=_("A negative floor is a credit limit. Empty: no floor."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="rewards_account_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="platform_funding", organization__isnull=False)
+                | (~Q(kind="platform_funding") & Q(organization__isnull=True)),
+                name="rewards_account_organization_iff_platform_funding",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="driver_payable", user__isnull=False)
+                | (~Q(kind="driver_payable") & Q(user__isnull=True)),
+                name="rewards_account_user_iff_driver_payable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Transaction(models.Model):
+    """One movement of money: two or more entries summing to zero per currency."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", _("Deposit")
+        REWARD = "reward", _("Reward")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        REVERSAL = "reversal", _("Reversal")
+        PAYOUT = "payout", _("Payout")
+        FEE = "fee", _("Fee")
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    description = models.TextField(_("description"), blank=True)
+    posted_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversal",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+        ordering = ["posted_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="rewards_transaction_reversal_iff_reverses",
+            ),
+            models.CheckConstraint(
+                condition=~Q(idempotency_key=""), name="rewards_transaction_key_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.idempotency_key}"
+
+
+class Entry(models.Model):
+    """One leg of a transaction. `posted_at` is the transaction's, copied so that a balance at a
+    moment is one indexed query over this table."""
+
+    transaction = models.ForeignKey(
+        Transaction,
+        verbose_name=_("transaction"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries"
+    )
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    posted_at = models.DateTimeField(_("posted at"))
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["posted_at", "pk"]
+        indexes = [
+            models.Index(fields=["account", "posted_at"], name="rewards_entry_account_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount_fen=0), name="rewards_entry_amount_not_zero"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount_fen:+d} {self.currency}"

@@ -1,0 +1,100 @@
+"""The driver's pages of the rewards app: which platforms may send their service data."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from rewards import services
+from rewards.models import DriverLink, LinkRequest
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def links(request):
+    """Approve or decline platforms' requests, type a platform's code, end a link."""
+    if request.method == "POST":
+        _change(request)
+        return redirect("rewards:links")
+    return render(
+        request,
+        "rewards/links.html",
+        {
+            "title": _("Platforms and your service data"),
+            "pending": list(services.pending_link_requests(driver=request.user)),
+            "active": list(
+                DriverLink.objects.filter(driver=request.user, unlinked_at=None)
+                .select_related("platform")
+                .order_by("-linked_at")
+            ),
+            "ended": list(
+                DriverLink.objects.filter(driver=request.user, unlinked_at__isnull=False)
+                .select_related("platform")
+                .order_by("-unlinked_at")[:20]
+            ),
+        },
+    )
+
+
+def _change(request) -> None:
+    action = request.POST.get("action")
+    try:
+        if action in ("approve", "decline"):
+            link_request = get_object_or_404(
+                LinkRequest, public_id=_uuid_or_404(request.POST.get("request"))
+            )
+            link = services.link_request_decide(
+                request=link_request, driver=request.user, approve=action == "approve"
+            )
+            if link is not None:
+                messages.success(
+                    request,
+                    _("%(platform)s is linked: it can now send your service data for rewards.")
+                    % {"platform": link.platform.display_name},
+                )
+            else:
+                messages.success(request, _("The request is declined."))
+        elif action == "code":
+            link = services.link_code_redeem(code=request.POST.get("code", ""), driver=request.user)
+            messages.success(
+                request,
+                _("%(platform)s is linked: it can now send your service data for rewards.")
+                % {"platform": link.platform.display_name},
+            )
+        elif action == "unlink":
+            link = get_object_or_404(DriverLink, pk=_int_or_404(request.POST.get("link")))
+            services.link_end(link=link, driver=request.user)
+            messages.success(
+                request,
+                _("%(platform)s can no longer send your service data.")
+                % {"platform": link.platform.display_name},
+            )
+        else:
+            messages.error(request, _("Unknown action."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+
+
+def _uuid_or_404(value):
+    import uuid
+
+    from django.http import Http404
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+def _int_or_404(value) -> int:
+    from django.http import Http404
+
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None

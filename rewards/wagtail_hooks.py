@@ -1,0 +1,29 @@
+"""The "Service data" admin menu item (CSV upload of service events)."""
+
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from rewards.admin_views import can_upload, urlpatterns
+
+
+class UploadMenuItem(MenuItem):
+    def is_shown(self, request):
+        return can_upload(request.user)
+
+
+@hooks.register("register_admin_urls")
+def register_rewards_admin_urls():
+    return [path("service-data/", include((urlpatterns, "rewards_admin")))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_upload_menu_item():
+    return UploadMenuItem(
+        _("Service data"),
+        reverse("rewards_admin:upload"),
+        name="service-data",
+        icon_name="upload",
+        order=370,
+    )
