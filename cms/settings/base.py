@@ -197,7 +197,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Demo content of each app, run in this order by `manage.py seed_demo` after the site's own.
-DEMO_SEEDERS = ["courses.demo.seed_demo", "credentials.demo.seed_demo"]
+DEMO_SEEDERS = [
+    "courses.demo.seed_demo",
+    "credentials.demo.seed_demo",
+    "rewards.demo.seed_demo",
+]
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Roadwise"
