@@ -104,6 +104,8 @@ def _certificates(browser, base: str) -> None:
     _shoot(page, "verify-valid-zh")
     page.goto(f"{base}/certificates/consents/")
     _shoot(page, "consents-zh")
+    page.goto(f"{base}/rewards/links/")
+    _shoot(page, "rewards-links-zh")
     page.context.close()
     for mobile, name in (("13900000002", "revoked"), ("13900000003", "expired")):
         page = _signed_in(browser, base, mobile)
