@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cms.models import Organization
-from rewards import services
+from rewards import ledger, services
+from rewards.models import Account, Transaction
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
+LEDGER_PAGE = 100
 INTEGER_COLUMNS = ("fare_fen", "rating")
 COLUMNS = (
     "id", "driver", "type", "occurred_at", "ended_at", "fare_fen", "currency", "rating",
@@ -144,4 +146,40 @@ def upload(request):
     )
 
 
-urlpatterns = [path("", upload, name="upload")]
+def yuan(fen: int) -> str:
+    """12345 → "123.45", -5 → "-0.05": integer arithmetic, never a float."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def ledger_overview(request):
+    """Operators audit the ledger: every account's balance, the latest transactions with their
+    legs, and the invariants checked now. Read-only: the ledger is changed only by postings."""
+    if not (request.user.is_authenticated and request.user.is_superuser):
+        raise PermissionDenied
+    accounts = list(Account.objects.select_related("organization", "user").order_by("kind", "code"))
+    totals = ledger.balances(accounts)
+    transactions = list(
+        Transaction.objects.select_related("reverses")
+        .prefetch_related("entries__account")
+        .order_by("-posted_at", "-pk")[:LEDGER_PAGE]
+    )
+    return render(
+        request,
+        "rewards/admin/ledger.html",
+        {
+            "accounts": [
+                (account, totals.get(account.pk, 0), yuan(totals.get(account.pk, 0)))
+                for account in accounts
+            ],
+            "transactions": transactions,
+            "problems": ledger.check_invariants(),
+        },
+    )
+
+
+urlpatterns = [
+    path("", upload, name="upload"),
+    path("ledger/", ledger_overview, name="ledger"),
+]

@@ -18,6 +18,22 @@ def register_rewards_admin_urls():
     return [path("service-data/", include((urlpatterns, "rewards_admin")))]
 
 
+class LedgerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.is_superuser
+
+
+@hooks.register("register_admin_menu_item")
+def register_ledger_menu_item():
+    return LedgerMenuItem(
+        _("Ledger"),
+        reverse("rewards_admin:ledger"),
+        name="ledger",
+        icon_name="table",
+        order=380,
+    )
+
+
 @hooks.register("register_admin_menu_item")
 def register_upload_menu_item():
     return UploadMenuItem(

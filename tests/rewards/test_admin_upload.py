@@ -92,3 +92,26 @@ def test_operators_choose_the_platform_and_others_are_refused(client, platform, 
     school = Organization.objects.create(kind="school", name="学校", slug="school")
     client.force_login(UserFactory(organization=school))
     assert client.get(URL).status_code in (302, 403)
+
+
+def test_operators_audit_the_ledger_and_others_cannot(client, platform, staff):
+    from rewards import ledger
+    from rewards.admin_views import yuan
+
+    ledger.post_transaction(
+        idempotency_key="t-deposit",
+        kind="deposit",
+        legs=[
+            (ledger.platform_funding_account(platform), 123456),
+            (ledger.external_account(), -123456),
+        ],
+        description="funding",
+    )
+    client.force_login(OperatorFactory())
+    html = client.get("/admin/service-data/ledger/").content.decode()
+    assert "data-invariants-ok" in html
+    assert "¥1,234.56" in html and "¥-1,234.56" in html
+    assert "t-deposit" in html
+    client.force_login(staff)
+    assert client.get("/admin/service-data/ledger/").status_code in (302, 403)
+    assert (yuan(0), yuan(-5), yuan(100)) == ("0.00", "-0.05", "1.00")
