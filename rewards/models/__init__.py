@@ -2,5 +2,16 @@
 
 from .events import DriverLink, LinkRequest, ServiceEvent
 from .ledger import Account, Entry, Transaction
+from .rules import RewardLine, RewardRun, RuleVersion
 
-__all__ = ["Account", "DriverLink", "Entry", "LinkRequest", "ServiceEvent", "Transaction"]
+__all__ = [
+    "Account",
+    "DriverLink",
+    "Entry",
+    "LinkRequest",
+    "RewardLine",
+    "RewardRun",
+    "RuleVersion",
+    "ServiceEvent",
+    "Transaction",
+]
