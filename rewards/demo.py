@@ -7,14 +7,14 @@ Running it again changes nothing.
 """
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
 from cms.demo import DEMO_PLATFORM
 from cms.models import Organization, User
-from rewards import ledger, services
-from rewards.models import DriverLink, LinkRequest
+from rewards import ledger, rules, services
+from rewards.models import DriverLink, LinkRequest, RuleVersion
 
 # (mobile, the platform's driver id, trips last month, rating pattern, upheld complaint, sessions)
 DRIVERS = [
@@ -32,7 +32,7 @@ def _last_month(now: datetime) -> tuple[datetime, datetime]:
     return first_last, first_this
 
 
-def _link(platform: Organization, driver: User, ref: str) -> None:
+def _link(platform: Organization, driver: User, ref: str, since: datetime) -> None:
     if DriverLink.objects.filter(platform=platform, driver=driver, unlinked_at=None).exists():
         return
     if LinkRequest.objects.filter(platform=platform, mobile=driver.mobile).exists():
@@ -40,7 +40,9 @@ def _link(platform: Organization, driver: User, ref: str) -> None:
     request = services.link_request_create(
         platform=platform, mobile=driver.mobile, platform_driver_id=ref
     )
-    services.link_request_decide(request=request, driver=driver, approve=True)
+    link = services.link_request_decide(request=request, driver=driver, approve=True)
+    # Seeded history: the driver linked before last month, so last month's events count.
+    DriverLink.objects.filter(pk=link.pk).update(linked_at=since)
 
 
 def _events(ref: str, trips: int, ratings: tuple, upheld: bool, start: datetime) -> list[dict]:
@@ -67,6 +69,47 @@ def _events(ref: str, trips: int, ratings: tuple, upheld: bool, start: datetime)
     return rows
 
 
+RULES = [
+    (
+        "quality",
+        "优质服务奖 Quality service",
+        {"min_trips": 100, "min_average_rating": "4.9", "max_upheld_complaints": 0},
+        30_000,
+    ),
+    ("safety", "安全驾驶奖 Safe driving", {"max_incidents": 0, "min_trips": 50}, 10_000),
+    (
+        "skill_allowance",
+        "技能津贴 Skill allowance",
+        {"per_level_fen": {"1": 2_000, "2": 5_000, "3": 10_000}},
+        None,
+    ),
+]
+
+
+def _programme(platform: Organization, period_start: date, period_end: date) -> None:
+    """The platform's published rules (published with notice, before the period) and the
+    reward run of last month. Idempotent: existing versions are kept, a finished run is kept."""
+    effective_from = (period_start - timedelta(days=40)).replace(day=1)
+    for kind, name, params, amount in RULES:
+        if RuleVersion.objects.filter(platform=platform, kind=kind, name=name).exists():
+            continue
+        version = rules.rule_version_create(
+            platform=platform,
+            kind=kind,
+            name=name,
+            params=params,
+            amount_fen=amount,
+            effective_from=effective_from,
+        )
+        # Seeded history: published a notice period before it took effect.
+        rules.rule_version_publish(
+            version=version,
+            actor=None,
+            today=effective_from - timedelta(days=version.notice_days),
+        )
+    rules.reward_run_execute(platform=platform, period_start=period_start, period_end=period_end)
+
+
 def seed_demo() -> list[str]:
     platform = Organization.objects.get(slug=DEMO_PLATFORM)
     ledger.post_transaction(
@@ -78,16 +121,17 @@ def seed_demo() -> list[str]:
         ],
         description="快行出行 funds its driver reward programme",
     )
-    start, _end = _last_month(timezone.now())
+    start, end = _last_month(timezone.now())
     if DriverLink.objects.filter(platform=platform).exists():
         return []  # seeded before: the events carry last month's dates of that day
     rows = []
     for mobile, ref, trips, ratings, upheld in DRIVERS:
         driver = User.objects.get(mobile=mobile)
-        _link(platform, driver, ref)
+        _link(platform, driver, ref, start - timedelta(days=7))
         rows += _events(ref, trips, ratings, upheld, start)
     for offset in range(0, len(rows), services.MAX_EVENTS_PER_BATCH):
         services.service_events_ingest(
             platform=platform, rows=rows[offset : offset + services.MAX_EVENTS_PER_BATCH]
         )
+    _programme(platform, start.date(), (end - timedelta(days=1)).date())
     return []
