@@ -2,15 +2,15 @@
 revocations of different credentials all land in the signed list. Real threads, PostgreSQL."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from courses.models import Completion
 from credentials import services
 from credentials.models import Credential, StatusList
 from credentials.status import bit_at, decode_list
+from tests.concurrency import race
 from tests.courses.builders import build_course
 from tests.credentials.conftest import complete_course
 from tests.factories import DriverFactory, OrganizationFactory, UserFactory
@@ -24,35 +24,11 @@ pytestmark = [
 WORKERS = 8
 
 
-def _race(actions) -> list:
-    barrier = threading.Barrier(len(actions))
-    outcomes: list = []
-    lock = threading.Lock()
-
-    def run(action):
-        try:
-            barrier.wait()
-            result = action()
-        except Exception as exc:  # noqa: BLE001 - the test reports what happened
-            result = exc
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
-
-
 def test_the_same_completion_issued_eight_times_at_once_gives_one_credential():
     school = OrganizationFactory()
     built = build_course(organization=school)
     completion = complete_course(DriverFactory(), built)
-    outcomes = _race(
+    outcomes = race(
         [lambda: services.credential_issue(completion=completion).pk for _ in range(WORKERS)]
     )
     assert all(isinstance(o, int) for o in outcomes), outcomes
@@ -65,14 +41,14 @@ def test_different_completions_issued_at_once_get_different_bits_and_all_revocat
     school = OrganizationFactory()
     built = build_course(organization=school)
     completions = [complete_course(DriverFactory(), built) for _ in range(WORKERS)]
-    outcomes = _race([lambda c=c: services.credential_issue(completion=c).pk for c in completions])
+    outcomes = race([lambda c=c: services.credential_issue(completion=c).pk for c in completions])
     assert all(isinstance(o, int) for o in outcomes), outcomes
     credentials = list(Credential.objects.all())
     assert len({c.revocation_index for c in credentials}) == WORKERS
     assert Completion.objects.filter(credential__isnull=True).count() == 0
 
     operator = UserFactory(is_superuser=True)
-    outcomes = _race(
+    outcomes = race(
         [
             lambda c=c: services.credential_revoke(credential=c, actor=operator, reason="测试")
             for c in credentials

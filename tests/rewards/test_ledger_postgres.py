@@ -1,15 +1,14 @@
 """PostgreSQL itself keeps the ledger whole: no UPDATE or DELETE, no unbalanced transaction at
 commit; and row locks keep floors and idempotency keys under real concurrent threads."""
 
-import threading
-
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from cms.models import Organization
 from rewards import ledger
 from rewards.ledger import InsufficientFunds, ReversalRefused
 from rewards.models import Entry, Transaction
+from tests.concurrency import race
 from tests.factories import DriverFactory, OrganizationFactory
 
 pytestmark = [
@@ -20,30 +19,6 @@ pytestmark = [
 ]
 WORKERS = 8
 APPEND_ONLY = "ledger entries are append-only"
-
-
-def _race(actions) -> list:
-    barrier = threading.Barrier(len(actions))
-    outcomes: list = []
-    lock = threading.Lock()
-
-    def run(action):
-        try:
-            barrier.wait()
-            result = action()
-        except Exception as exc:  # noqa: BLE001 - the test reports what happened
-            result = exc
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 @pytest.fixture
@@ -176,7 +151,7 @@ def test_eight_rewards_at_once_from_funding_for_five(books):
             legs=[(funding, -100), (driver_account, 100)],
         )
 
-    outcomes = _race([lambda n=n: pay(n) for n in range(WORKERS)])
+    outcomes = race([lambda n=n: pay(n) for n in range(WORKERS)])
     assert len(outcomes) == WORKERS
     assert sum(isinstance(o, Transaction) for o in outcomes) == 5, outcomes
     assert sum(isinstance(o, InsufficientFunds) for o in outcomes) == 3, outcomes
@@ -196,7 +171,7 @@ def test_eight_postings_with_one_key_make_one_transaction(books):
             legs=[(funding, -500), (driver_account, 500)],
         ).pk
 
-    outcomes = _race([pay for _ in range(WORKERS)])
+    outcomes = race([pay for _ in range(WORKERS)])
     assert all(isinstance(o, int) for o in outcomes), outcomes
     assert len(set(outcomes)) == 1
     assert Transaction.objects.filter(idempotency_key="reward-line-42").count() == 1
@@ -205,7 +180,7 @@ def test_eight_postings_with_one_key_make_one_transaction(books):
 
 def test_eight_reversals_of_one_transaction_at_once_reverse_it_once(books):
     *_, deposit = books
-    outcomes = _race(
+    outcomes = race(
         [
             lambda n=n: ledger.reverse_transaction(
                 original=deposit, idempotency_key=f"reverse-{n}", description=""
@@ -245,7 +220,7 @@ def test_rewards_and_reversals_crosswise_at_once_do_not_deadlock(books):
         )
         for t in earlier
     ]
-    outcomes = _race([action for pair in zip(rewards, reversals, strict=True) for action in pair])
+    outcomes = race([action for pair in zip(rewards, reversals, strict=True) for action in pair])
     assert all(isinstance(o, Transaction) for o in outcomes), outcomes
     assert ledger.balance(funding) == 300
     assert ledger.balance(driver_account) == 200
