@@ -25,6 +25,7 @@ import logging
 import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -728,8 +729,6 @@ class Verifier:
 
 
 def _uuid_or_none(value: str):
-    import uuid
-
     try:
         return uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):

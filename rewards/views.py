@@ -1,8 +1,11 @@
 """The driver's pages of the rewards app: which platforms may send their service data."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -81,10 +84,6 @@ def _change(request) -> None:
 
 
 def _uuid_or_404(value):
-    import uuid
-
-    from django.http import Http404
-
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -92,8 +91,6 @@ def _uuid_or_404(value):
 
 
 def _int_or_404(value) -> int:
-    from django.http import Http404
-
     try:
         return int(value)
     except (TypeError, ValueError):
