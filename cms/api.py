@@ -7,6 +7,7 @@ from ninja.errors import AuthenticationError
 from cms.api_routes import router as cms_router
 from credentials.api import router as credentials_router
 from rewards.api import router as rewards_router
+from rewards.api_platform import router as rewards_platform_router
 
 api_v1 = NinjaAPI(
     title="Roadwise API",
@@ -35,3 +36,4 @@ def _unauthorized(request, exc):
 api_v1.add_router("/", cms_router)
 api_v1.add_router("/", credentials_router)
 api_v1.add_router("/", rewards_router)
+api_v1.add_router("/", rewards_platform_router)

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from rewards import views
+from rewards import statement_views, views
 
 app_name = "rewards"
 
 urlpatterns = [
     path("links/", views.links, name="links"),
+    *statement_views.urlpatterns,
 ]

@@ -1,10 +1,12 @@
-"""The "Service data" admin menu item (CSV upload of service events)."""
+"""The rewards admin: service data upload, ledger; rules and disputes register their own hooks
+(imported below)."""
 
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from rewards import admin_rules, dispute_admin  # noqa: F401  (they register admin hooks)
 from rewards.admin_views import can_upload, urlpatterns
 
 

@@ -91,6 +91,7 @@ class Transaction(models.Model):
     class Kind(models.TextChoices):
         DEPOSIT = "deposit", _("Deposit")
         REWARD = "reward", _("Reward")
+        AWARD = "award", _("One-off award")
         ADJUSTMENT = "adjustment", _("Adjustment")
         REVERSAL = "reversal", _("Reversal")
         PAYOUT = "payout", _("Payout")

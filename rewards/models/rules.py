@@ -86,6 +86,7 @@ class RuleVersion(models.Model):
         QUALITY = "quality", _("Service quality")
         SAFETY = "safety", _("Safe driving")
         SKILL_ALLOWANCE = "skill_allowance", _("Skill allowance")
+        TIER = "tier", _("Driver tier")
 
     platform = models.ForeignKey(
         "cms.Organization",

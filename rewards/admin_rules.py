@@ -1,0 +1,1 @@
+"""Admin: platform staff edit their reward rules, simulate them, and run them."""

@@ -1,0 +1,1 @@
+"""Admin: operators resolve drivers' disputes."""

@@ -1,0 +1,3 @@
+"""The driver's monthly compensation statements (site and PDF) and disputes."""
+
+urlpatterns: list = []
