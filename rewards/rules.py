@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Window
@@ -56,6 +57,11 @@ def _check_period(period_start: date, period_end: date) -> None:
         raise ValidationError(
             _("A reward period is one calendar month, from its first day to its last.")
         )
+
+
+def month_end(period_start: date) -> date:
+    """The last day of the month that starts on ``period_start``."""
+    return period_start.replace(day=calendar.monthrange(period_start.year, period_start.month)[1])
 
 
 def _bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
@@ -600,3 +606,22 @@ def reward_run_execute(
     )
     run.refresh_from_db()
     return run
+
+
+def reward_runs_due(today: date | None = None) -> list[tuple[Organization, date]]:
+    """(platform, first day of last month) for every active platform whose run for last month
+    is not finished, once ``REWARDS_RUN_AFTER_DAYS`` days of this month (China time) have passed:
+    platforms send late events for a few days after a month ends."""
+    today = today or timezone.localdate(timezone.now(), CHINA)
+    if today.day <= settings.REWARDS_RUN_AFTER_DAYS:
+        return []
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    finished = RewardRun.objects.filter(
+        period_start=last_month, status=RewardRun.Status.FINISHED
+    ).values("platform_id")
+    return [
+        (platform, last_month)
+        for platform in Organization.objects.filter(kind=Organization.Kind.PLATFORM, is_active=True)
+        .exclude(pk__in=finished)
+        .order_by("pk")
+    ]

@@ -194,7 +194,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credentials.tasks.refresh_status_lists",
         "schedule": 3600.0,
     },
+    # Starts (or resumes) last month's reward runs once REWARDS_RUN_AFTER_DAYS have passed.
+    "run-due-rewards": {
+        "task": "rewards.tasks.run_due_rewards",
+        "schedule": 3600.0,
+    },
 }
+# Days into a month before last month's rewards run (platforms send late events meanwhile).
+REWARDS_RUN_AFTER_DAYS = 3
 
 # Demo content of each app, run in this order by `manage.py seed_demo` after the site's own.
 DEMO_SEEDERS = [
