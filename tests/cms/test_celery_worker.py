@@ -38,10 +38,8 @@ def worker_env():
     return {}
 
 
-@pytest.fixture
-def worker(worker_env):
-    """Start `celery worker` on a queue of its own; yield the queue name; stop it."""
-    queue = f"roadwise-test-{uuid.uuid4().hex[:12]}"
+def start_worker(queue: str, extra_env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    """A `celery worker` process consuming ``queue`` against the test database; its log path."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "cms.settings.test",
@@ -49,33 +47,48 @@ def worker(worker_env):
         "CELERY_BROKER_URL": redis_url(),
         "ROADWISE_EAGER_TASKS": "0",  # a retry must go back through the broker
         "CELERY_TASK_DEFAULT_QUEUE": queue,  # tasks the worker sends stay on this queue
-        **worker_env,
+        **(extra_env or {}),
     }
-    log_path = ROOT / "var" / f"{queue}.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "cms", "worker",
-            "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-Q", queue, "-n", f"{queue}@%h", "-l", "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        yield queue
-    finally:
+    log_path = ROOT / "var" / f"{queue}-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "cms", "worker",
+                "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "-Q", queue, "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h", "-l", "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return process, log_path
+
+
+def stop_worker(process: subprocess.Popen, log_path: Path) -> None:
+    """Stop the worker (if still running) and print the end of its log (pytest shows it for a
+    failed test)."""
+    if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
-        output = log_path.read_text()
-        log_path.unlink()
-        print(output[-4000:])  # noqa: T201 - shown by pytest only when the test fails
+            process.wait(timeout=20)
+    output = log_path.read_text()
+    log_path.unlink()
+    print(output[-4000:])  # noqa: T201 - shown by pytest only when the test fails
+
+
+@pytest.fixture
+def worker(worker_env):
+    """Start `celery worker` on a queue of its own; yield the queue name; stop it."""
+    queue = f"roadwise-test-{uuid.uuid4().hex[:12]}"
+    process, log_path = start_worker(queue, worker_env)
+    try:
+        yield queue
+    finally:
+        stop_worker(process, log_path)
 
 
 @pytest.fixture
