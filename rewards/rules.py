@@ -6,6 +6,14 @@ Months are calendar months in China Standard Time (UTC+8): an event counts in th
 last day. A run is idempotent and resumable: its lines are computed once, and each line is
 posted under the key ``reward:{run}:{line}``, so running it again, or after a crash half-way,
 posts nothing twice. Models and the rule semantics are in `rewards.models.rules`.
+
+Trips made while a driver was online beyond the rest rules, and their ratings, count towards no
+reward (quality, safety, tier): see `rewards.fatigue`; complaints and incidents always count.
+A tier rule pays the amount of the highest tier whose trips and average rating the driver
+reached. A skill allowance counts a credential only if the driver let the platform see their
+credentials (a `credentials.models.ConsentGrant` active at the end of the period). Amounts above
+the site's largest single reward, and notice below its minimum, are refused
+(`rewards.policy.effective_policy`).
 """
 
 import calendar
@@ -17,13 +25,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.models import Organization, User
-from credentials.models import Credential
+from credentials.models import ConsentGrant, Credential
+from rewards.fatigue import Fatigue, empty_fatigue, fatigue_for
 from rewards.ledger import (
     InsufficientFunds,
     balance,
@@ -33,6 +42,7 @@ from rewards.ledger import (
 )
 from rewards.models import DriverLink, RewardLine, RewardRun, RuleVersion, ServiceEvent
 from rewards.models.rules import validate_rule
+from rewards.policy import Policy, effective_policy
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_IDS = 50  # ids kept in an explanation, per kind of evidence (the counts are complete)
@@ -90,6 +100,64 @@ def _check_actor(actor: User | None, platform: Organization) -> None:
         raise PermissionDenied(_("Only the platform's staff or an operator manage its rules."))
 
 
+def _check_limits(platform: Organization, kind: str, params: dict, amount_fen, notice_days) -> None:
+    """Refuse what the site's limits forbid (`rewards.policy.effective_policy`): any single
+    amount above ``max_reward_fen`` (the fixed reward, a level's allowance, a tier's amount) and
+    a notice shorter than ``min_notice_days``. Run after `validate_rule`."""
+    policy = effective_policy(platform)
+    top = policy.max_reward_fen
+    errors: dict[str, list[str]] = {}
+
+    def too_much(fen) -> bool:
+        return type(fen) is int and fen > top
+
+    if too_much(amount_fen):
+        errors["amount_fen"] = [
+            _(
+                "%(fen)d fen is more than the largest single reward operators allow, "
+                "%(max)d fen (%(yuan)s yuan)."
+            )
+            % {"fen": amount_fen, "max": top, "yuan": _yuan(top)}
+        ]
+    if kind == RuleVersion.Kind.SKILL_ALLOWANCE:
+        for level, fen in sorted(params.get("per_level_fen", {}).items()):
+            if too_much(fen):
+                errors.setdefault("params", []).append(
+                    _(
+                        "Level %(level)s pays %(fen)d fen, more than the largest single reward "
+                        "operators allow, %(max)d fen (%(yuan)s yuan)."
+                    )
+                    % {"level": level, "fen": fen, "max": top, "yuan": _yuan(top)}
+                )
+    elif kind == RuleVersion.Kind.TIER:
+        for tier in params.get("tiers", []):
+            if too_much(tier.get("amount_fen")):
+                errors.setdefault("params", []).append(
+                    _(
+                        "Tier “%(name)s” pays %(fen)d fen, more than the largest single reward "
+                        "operators allow, %(max)d fen (%(yuan)s yuan)."
+                    )
+                    % {
+                        "name": tier.get("name"),
+                        "fen": tier["amount_fen"],
+                        "max": top,
+                        "yuan": _yuan(top),
+                    }
+                )
+    if type(notice_days) is not int or notice_days < 0:
+        errors["notice_days"] = [_("The notice is a whole number of days.")]
+    elif notice_days < policy.min_notice_days:
+        errors["notice_days"] = [
+            _(
+                "Drivers get at least %(min)d days’ notice of a rule (the operators’ limit), "
+                "not %(days)d."
+            )
+            % {"min": policy.min_notice_days, "days": notice_days}
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
 def rule_version_create(
     *,
     platform: Organization,
@@ -99,16 +167,19 @@ def rule_version_create(
     effective_from: date,
     amount_fen: int | None = None,
     currency: str = "CNY",
-    notice_days: int = 30,
+    notice_days: int | None = None,
     created_by: User | None = None,
     supersedes: RuleVersion | None = None,
 ) -> RuleVersion:
-    """A draft version of a platform's rule (unpublished: it applies to nothing yet)."""
+    """A draft version of a platform's rule (unpublished: it applies to nothing yet).
+    ``notice_days`` None: the platform's effective notice (`rewards.policy.effective_policy`);
+    amounts above the site's largest reward and notice below its minimum are refused."""
     _check_platform(platform)
     _check_actor(created_by, platform)
     validate_rule(kind, params, amount_fen)
-    if type(notice_days) is not int or notice_days < 0:
-        raise ValidationError({"notice_days": _("The notice is a whole number of days.")})
+    if notice_days is None:
+        notice_days = effective_policy(platform).notice_days
+    _check_limits(platform, kind, params, amount_fen, notice_days)
     if supersedes is not None:
         if supersedes.platform_id != platform.pk or supersedes.kind != kind:
             raise ValidationError(
@@ -158,6 +229,9 @@ def rule_version_update(*, version: RuleVersion, actor: User | None, **changes) 
         for field, value in changes.items():
             setattr(current, field, value)
         validate_rule(current.kind, current.params, current.amount_fen)
+        _check_limits(
+            current.platform, current.kind, current.params, current.amount_fen, current.notice_days
+        )
         current.save()
     return current
 
@@ -173,6 +247,9 @@ def rule_version_publish(
         _check_actor(actor, current.platform)
         _refuse_if_published(current)
         validate_rule(current.kind, current.params, current.amount_fen)
+        _check_limits(
+            current.platform, current.kind, current.params, current.amount_fen, current.notice_days
+        )
         earliest = today + timedelta(days=current.notice_days)
         if current.effective_from < earliest:
             raise ValidationError(
@@ -234,9 +311,10 @@ EVIDENCE_OF_KIND = {
 }
 
 
-def _service_figures(platform, start, end, drivers) -> dict[int, dict]:
+def _service_figures(platform, start, end, drivers, extra_ids: int = 0) -> dict[int, dict]:
     """Per driver: counts of trips, ratings, upheld complaints and incidents, the ratings' sum,
-    and up to MAX_IDS event ids of each. Two queries, whatever the number of drivers."""
+    and up to MAX_IDS (+ ``extra_ids``, to make up for excluded ones) event ids of each. Two
+    queries, whatever the number of drivers."""
     events = ServiceEvent.objects.filter(
         platform=platform, occurred_at__gte=start, occurred_at__lt=end, driver_id__in=drivers
     )
@@ -263,7 +341,7 @@ def _service_figures(platform, start, end, drivers) -> dict[int, dict]:
                 RowNumber(), partition_by=[F("driver_id"), F("kind")], order_by=F("pk").asc()
             )
         )
-        .filter(row__lte=MAX_IDS)
+        .filter(row__lte=MAX_IDS + extra_ids)
         .order_by("driver_id", "kind", "pk")
         .values_list("driver_id", "kind", "pk")
     ):
@@ -279,9 +357,32 @@ def _empty_figures() -> dict:
     }
 
 
-def _credentials_held(end: datetime, drivers) -> dict[int, list[dict]]:
+def _counted(figures: dict, fatigue: Fatigue) -> dict:
+    """``figures`` without the trips and ratings the fatigue guard excluded (complaints and
+    incidents always count)."""
+    if not fatigue.excluded_anything:
+        return figures
+    trip_ids, rating_ids = fatigue.all_excluded_trip_ids, fatigue.all_excluded_rating_ids
+    return {
+        **figures,
+        "trips": figures["trips"] - fatigue.excluded_trips,
+        "ratings": figures["ratings"] - fatigue.excluded_ratings,
+        "rating_sum": figures["rating_sum"] - fatigue.excluded_rating_sum,
+        "ids": {
+            **figures["ids"],
+            "trips": [pk for pk in figures["ids"]["trips"] if pk not in trip_ids],
+            "ratings": [pk for pk in figures["ids"]["ratings"] if pk not in rating_ids],
+        },
+    }
+
+
+def _credentials_held(platform: Organization, end: datetime, drivers) -> dict[int, list[dict]]:
     """Per driver: the credentials active at ``end`` (not suspended or revoked, issued before
-    and not expired by then), at most one per course. One query."""
+    and not expired by then), at most one per course — only for drivers who let the platform
+    see their credentials (a `ConsentGrant` active at ``end``). One query."""
+    consent = ConsentGrant.objects.filter(
+        holder_id=OuterRef("holder_id"), platform=platform, granted_at__lt=end
+    ).filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=end))
     held: dict[int, list[dict]] = defaultdict(list)
     seen: set[tuple[int, int]] = set()
     for row in (
@@ -289,6 +390,7 @@ def _credentials_held(end: datetime, drivers) -> dict[int, list[dict]]:
             holder_id__in=drivers, status=Credential.Status.ACTIVE, issued_at__lt=end
         )
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=end))
+        .filter(Exists(consent))
         .order_by("holder_id", "course_id", "-issued_at", "-pk")
         .values("pk", "holder_id", "course_id", "number", "course__level")
     ):
@@ -314,26 +416,48 @@ def _average(figures: dict) -> Decimal | None:
     )
 
 
+def _rating_met(figures: dict, min_rating: Decimal) -> bool:
+    # Exact: the sum of ratings against the threshold times their number, no rounding.
+    return figures["ratings"] > 0 and Decimal(figures["rating_sum"]) >= (
+        min_rating * figures["ratings"]
+    )
+
+
 def _evidence(figures: dict, names) -> dict:
     return {name: {"count": figures[name], "ids": figures["ids"][name][:MAX_IDS]} for name in names}
 
 
-def _quality(version: RuleVersion, figures: dict) -> tuple[int, dict]:
+def _with_fatigue(detail: dict, fatigue: Fatigue, lost: str) -> dict:
+    """Add the fatigue guard to an explanation: its figures, and a sentence when it took trips or
+    ratings out (``lost``: what it cost the driver, "" when nothing)."""
+    detail["fatigue"] = fatigue.as_explanation()
+    detail["lost_to_fatigue"] = bool(lost)
+    extra = fatigue.sentence()
+    if extra:
+        detail["sentence"] += " " + extra
+    if lost:
+        detail["sentence"] += " " + lost
+    return detail
+
+
+def _quality_amount(version: RuleVersion, figures: dict) -> int:
+    params = version.params
+    checks = [
+        figures["trips"] >= params["min_trips"],
+        _rating_met(figures, Decimal(str(params["min_average_rating"]))),
+        figures["upheld_complaints"] <= params["max_upheld_complaints"],
+    ]
+    return version.amount_fen if all(checks) else 0
+
+
+def _quality(version: RuleVersion, raw: dict, fatigue: Fatigue) -> tuple[int, dict]:
+    figures = _counted(raw, fatigue)
     params = version.params
     min_trips = params["min_trips"]
     min_rating = Decimal(str(params["min_average_rating"]))
     max_upheld = params["max_upheld_complaints"]
     average = _average(figures)
-    # Exact: the sum of ratings against the threshold times their number, no rounding.
-    rating_ok = figures["ratings"] > 0 and Decimal(figures["rating_sum"]) >= (
-        min_rating * figures["ratings"]
-    )
-    checks = [
-        figures["trips"] >= min_trips,
-        rating_ok,
-        figures["upheld_complaints"] <= max_upheld,
-    ]
-    amount = version.amount_fen if all(checks) else 0
+    amount = _quality_amount(version, figures)
     shown_average = "none" if average is None else str(average)
     sentence = (
         f"{figures['trips']} trips (at least {min_trips} needed), average rating "
@@ -345,24 +469,32 @@ def _quality(version: RuleVersion, figures: dict) -> tuple[int, dict]:
             else "the quality reward is not earned."
         )
     )
-    return amount, {
-        "figures": {
-            "trips": figures["trips"],
-            "ratings": figures["ratings"],
-            "average_rating": None if average is None else str(average),
-            "upheld_complaints": figures["upheld_complaints"],
+    lost = ""
+    if not amount and _quality_amount(version, raw):
+        lost = "Had they counted, the quality reward would have been earned."
+    return amount, _with_fatigue(
+        {
+            "figures": {
+                "trips": figures["trips"],
+                "ratings": figures["ratings"],
+                "average_rating": None if average is None else str(average),
+                "upheld_complaints": figures["upheld_complaints"],
+            },
+            "thresholds": {
+                "min_trips": min_trips,
+                "min_average_rating": str(min_rating),
+                "max_upheld_complaints": max_upheld,
+            },
+            "sentence": sentence,
+            "events": _evidence(figures, ("trips", "ratings", "upheld_complaints")),
         },
-        "thresholds": {
-            "min_trips": min_trips,
-            "min_average_rating": str(min_rating),
-            "max_upheld_complaints": max_upheld,
-        },
-        "sentence": sentence,
-        "events": _evidence(figures, ("trips", "ratings", "upheld_complaints")),
-    }
+        fatigue,
+        lost,
+    )
 
 
-def _safety(version: RuleVersion, figures: dict) -> tuple[int, dict]:
+def _safety(version: RuleVersion, raw: dict, fatigue: Fatigue) -> tuple[int, dict]:
+    figures = _counted(raw, fatigue)
     params = version.params
     min_trips, max_incidents = params["min_trips"], params["max_incidents"]
     earned = figures["trips"] >= min_trips and figures["incidents"] <= max_incidents
@@ -376,12 +508,113 @@ def _safety(version: RuleVersion, figures: dict) -> tuple[int, dict]:
             else "the safety reward is not earned."
         )
     )
-    return amount, {
-        "figures": {"trips": figures["trips"], "incidents": figures["incidents"]},
-        "thresholds": {"min_trips": min_trips, "max_incidents": max_incidents},
-        "sentence": sentence,
-        "events": _evidence(figures, ("trips", "incidents")),
-    }
+    lost = ""
+    if not amount and raw["trips"] >= min_trips and raw["incidents"] <= max_incidents:
+        lost = "Had they counted, the safety reward would have been earned."
+    return amount, _with_fatigue(
+        {
+            "figures": {"trips": figures["trips"], "incidents": figures["incidents"]},
+            "thresholds": {"min_trips": min_trips, "max_incidents": max_incidents},
+            "sentence": sentence,
+            "events": _evidence(figures, ("trips", "incidents")),
+        },
+        fatigue,
+        lost,
+    )
+
+
+def _tiers(version: RuleVersion) -> list[dict]:
+    return [
+        {
+            "name": tier["name"],
+            "min_trips": tier["min_trips"],
+            "min_average_rating": str(Decimal(str(tier["min_average_rating"]))),
+            "amount_fen": tier["amount_fen"],
+        }
+        for tier in version.params["tiers"]
+    ]
+
+
+def _tier_reached(tiers: list[dict], figures: dict) -> int | None:
+    """The index of the highest tier whose thresholds ``figures`` meet, or None."""
+    reached = None
+    for index, tier in enumerate(tiers):
+        if figures["trips"] >= tier["min_trips"] and _rating_met(
+            figures, Decimal(tier["min_average_rating"])
+        ):
+            reached = index
+    return reached
+
+
+def _tier(version: RuleVersion, raw: dict, fatigue: Fatigue) -> tuple[int, dict]:
+    figures = _counted(raw, fatigue)
+    tiers = _tiers(version)
+    average = _average(figures)
+    shown_average = "none" if average is None else str(average)
+    index = _tier_reached(tiers, figures)
+    reached = None if index is None else tiers[index]
+    amount = 0 if reached is None else reached["amount_fen"]
+    sentence = (
+        f"{figures['trips']} trips, average rating {shown_average} from {figures['ratings']} "
+        "ratings: "
+    )
+    if reached is None:
+        lowest = tiers[0]
+        sentence += (
+            f"no tier reached (the first, {lowest['name']}, needs {lowest['min_trips']} trips "
+            f"and an average rating of at least {lowest['min_average_rating']})."
+        )
+    else:
+        sentence += (
+            f"tier {reached['name']} reached, {_yuan(amount)} {version.currency} "
+            f"(at least {reached['min_trips']} trips and an average rating of at least "
+            f"{reached['min_average_rating']})."
+        )
+    following = tiers[0] if index is None else (tiers[index + 1 :] or [None])[0]
+    next_tier = None
+    if following is not None:
+        more_trips = max(following["min_trips"] - figures["trips"], 0)
+        rating_short = not _rating_met(figures, Decimal(following["min_average_rating"]))
+        next_tier = {
+            **following,
+            "missing": {
+                "trips": more_trips,
+                "average_rating": following["min_average_rating"] if rating_short else None,
+            },
+        }
+        wanted = []
+        if more_trips:
+            wanted.append(f"{more_trips} more {'trip' if more_trips == 1 else 'trips'}")
+        if rating_short:
+            wanted.append(
+                f"an average rating of at least {following['min_average_rating']} "
+                f"(now {shown_average})"
+            )
+        if wanted:
+            text = " and ".join(wanted)
+            sentence += f" {text[0].upper()}{text[1:]} for {following['name']}."
+    elif reached is not None:
+        sentence += " This is the highest tier."
+    lost = ""
+    raw_index = _tier_reached(tiers, raw)
+    if raw_index is not None and (index is None or raw_index > index):
+        lost = f"Had they counted, tier {tiers[raw_index]['name']} would have been reached."
+    return amount, _with_fatigue(
+        {
+            "figures": {
+                "trips": figures["trips"],
+                "ratings": figures["ratings"],
+                "average_rating": None if average is None else str(average),
+            },
+            "thresholds": {"tiers": tiers},
+            "tier": reached,
+            "next_tier": next_tier,
+            "sentence": sentence,
+            "events": _evidence(figures, ("trips", "ratings")),
+        },
+        fatigue,
+        lost,
+    )
 
 
 def _skill_allowance(version: RuleVersion, credentials: list[dict]) -> tuple[int, dict]:
@@ -403,7 +636,10 @@ def _skill_allowance(version: RuleVersion, credentials: list[dict]) -> tuple[int
             f"{_yuan(amount)} {version.currency}."
         )
     else:
-        sentence = "No active certificate at a level this allowance pays for."
+        sentence = (
+            "No active certificate at a level this allowance pays for that the driver let the "
+            "platform see (an allowance needs the driver’s consent at the end of the month)."
+        )
     return amount, {
         "figures": {
             "credentials": [
@@ -418,8 +654,22 @@ def _skill_allowance(version: RuleVersion, credentials: list[dict]) -> tuple[int
     }
 
 
+SERVICE_KINDS = {RuleVersion.Kind.QUALITY, RuleVersion.Kind.SAFETY, RuleVersion.Kind.TIER}
+BY_SERVICE = {
+    RuleVersion.Kind.QUALITY: _quality,
+    RuleVersion.Kind.SAFETY: _safety,
+    RuleVersion.Kind.TIER: _tier,
+}
+
+
 def _compute(
-    *, platform: Organization, period_start: date, period_end: date, versions
+    *,
+    platform: Organization,
+    period_start: date,
+    period_end: date,
+    versions,
+    include_unpaid: bool = False,
+    policy: Policy | None = None,
 ) -> list[dict]:
     _check_platform(platform)
     _check_period(period_start, period_end)
@@ -429,24 +679,36 @@ def _compute(
     drivers = _linked_drivers(platform, end)
     driver_ids = list(drivers.order_by("driver_id").values_list("driver_id", flat=True))
     kinds = {version.kind for version in versions}
-    service = (
-        _service_figures(platform, start, end, drivers)
-        if kinds & {RuleVersion.Kind.QUALITY, RuleVersion.Kind.SAFETY}
-        else {}
-    )
+    service: dict[int, dict] = {}
+    fatigue: dict[int, Fatigue] = {}
+    no_fatigue = None
+    if kinds & SERVICE_KINDS and driver_ids:
+        policy = policy or effective_policy(platform)
+        no_fatigue = empty_fatigue(policy)
+        fatigue = fatigue_for(
+            platform=platform, driver_ids=drivers, start=start, end=end, policy=policy
+        )
+        extra = max(
+            (max(f.excluded_trips, f.excluded_ratings) for f in fatigue.values()), default=0
+        )
+        service = _service_figures(platform, start, end, drivers, extra_ids=extra)
     credentials = (
-        _credentials_held(end, drivers) if RuleVersion.Kind.SKILL_ALLOWANCE in kinds else {}
+        _credentials_held(platform, end, drivers)
+        if RuleVersion.Kind.SKILL_ALLOWANCE in kinds and driver_ids
+        else {}
     )
     lines = []
     for driver_id in driver_ids:
         for version in versions:
             if version.kind == RuleVersion.Kind.SKILL_ALLOWANCE:
                 amount, detail = _skill_allowance(version, credentials.get(driver_id, []))
-            elif version.kind == RuleVersion.Kind.QUALITY:
-                amount, detail = _quality(version, service.get(driver_id) or _empty_figures())
             else:
-                amount, detail = _safety(version, service.get(driver_id) or _empty_figures())
-            if amount <= 0:
+                amount, detail = BY_SERVICE[version.kind](
+                    version,
+                    service.get(driver_id) or _empty_figures(),
+                    fatigue.get(driver_id) or no_fatigue,
+                )
+            if amount <= 0 and not include_unpaid:
                 continue
             explanation = {
                 "rule_version": {"id": version.pk, "name": version.name, "kind": version.kind},
@@ -468,26 +730,43 @@ def _compute(
     return lines
 
 
-def compute_lines(*, platform: Organization, period_start: date, period_end: date) -> list[dict]:
+def compute_lines(
+    *,
+    platform: Organization,
+    period_start: date,
+    period_end: date,
+    include_unpaid: bool = False,
+) -> list[dict]:
     """What each driver linked at the end of the month earned under the versions that apply to
-    it: dicts with driver_id, rule_version(_id), amount_fen, currency and explanation. Reads
-    only; a fixed number of queries whatever the number of drivers."""
+    it: dicts with driver_id, rule_version(_id), amount_fen, currency and explanation (only
+    the lines that pay something, unless ``include_unpaid``: then every driver × version, with
+    the explanation of why nothing is paid). The fatigue guard (`rewards.fatigue`) applies.
+    Reads only; a fixed number of queries whatever the number of drivers."""
     return _compute(
         platform=platform,
         period_start=period_start,
         period_end=period_end,
         versions=applicable_versions(platform, period_start),
+        include_unpaid=include_unpaid,
     )
 
 
-def simulate(*, version: RuleVersion, period_start: date, period_end: date) -> list[dict]:
-    """What ``version`` (published or not) would pay for that month. Writes nothing."""
+def simulate(
+    *,
+    version: RuleVersion,
+    period_start: date,
+    period_end: date,
+    include_unpaid: bool = False,
+) -> list[dict]:
+    """What ``version`` (published or not) would pay for that month, the fatigue guard
+    applied. Writes nothing."""
     validate_rule(version.kind, version.params, version.amount_fen)
     return _compute(
         platform=version.platform,
         period_start=period_start,
         period_end=period_end,
         versions=[version],
+        include_unpaid=include_unpaid,
     )
 
 

@@ -25,6 +25,100 @@ def _whole(value) -> bool:
     return type(value) is int and value >= 0
 
 
+def _rating(raw) -> Decimal | None:
+    """A rating threshold ("4.9", or a whole number) from 1 to 5, or None."""
+    try:
+        rating = Decimal(str(raw)) if isinstance(raw, str | int) and type(raw) is not bool else None
+    except InvalidOperation:
+        return None
+    if rating is None or not rating.is_finite() or not (Decimal(1) <= rating <= Decimal(5)):
+        return None
+    return rating
+
+
+MAX_TIERS = 6
+
+
+def _tier_errors(tiers) -> list[str]:
+    """What is wrong with a tier rule's "tiers", as sentences (empty when nothing is)."""
+    if not isinstance(tiers, list) or not 1 <= len(tiers) <= MAX_TIERS:
+        return [
+            gettext("“tiers” is a list of 1 to %(max)d tiers, from the lowest to the highest.")
+            % {"max": MAX_TIERS}
+        ]
+    errors: list[str] = []
+    names: set[str] = set()
+    previous = None
+    for number, tier in enumerate(tiers, start=1):
+        if not isinstance(tier, dict):
+            errors.append(
+                gettext(
+                    "Tier %(n)d must be an object with “name”, “min_trips”, "
+                    "“min_average_rating” and “amount_fen”."
+                )
+                % {"n": number}
+            )
+            previous = None
+            continue
+        unknown = set(tier) - {"name", "min_trips", "min_average_rating", "amount_fen"}
+        if unknown:
+            errors.append(
+                gettext("Tier %(n)d has unknown keys: %(keys)s.")
+                % {"n": number, "keys": ", ".join(sorted(map(str, unknown)))}
+            )
+        name = tier.get("name")
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 50 or len(name) > 50:
+            errors.append(gettext("Tier %(n)d needs a name of 1 to 50 characters.") % {"n": number})
+        elif name.strip().casefold() in names:
+            errors.append(
+                gettext("Tier %(n)d is named “%(name)s” like another tier; names are distinct.")
+                % {"n": number, "name": name}
+            )
+        else:
+            names.add(name.strip().casefold())
+        min_trips = tier.get("min_trips")
+        if not _whole(min_trips):
+            errors.append(
+                gettext("Tier %(n)d: “min_trips” must be a whole number, zero or more.")
+                % {"n": number}
+            )
+            min_trips = None
+        if _rating(tier.get("min_average_rating")) is None:
+            errors.append(
+                gettext(
+                    "Tier %(n)d: “min_average_rating” must be a number from 1 to 5, such as “4.8”."
+                )
+                % {"n": number}
+            )
+        amount = tier.get("amount_fen")
+        if type(amount) is not int or amount <= 0:
+            errors.append(
+                gettext("Tier %(n)d: “amount_fen” must be a whole number of fen, more than zero.")
+                % {"n": number}
+            )
+            amount = None
+        if previous is not None:
+            previous_trips, previous_amount = previous
+            if min_trips is not None and previous_trips is not None and min_trips <= previous_trips:
+                errors.append(
+                    gettext(
+                        "Tier %(n)d needs more trips than tier %(before)d (%(trips)d): "
+                        "“min_trips” increases from tier to tier."
+                    )
+                    % {"n": number, "before": number - 1, "trips": previous_trips}
+                )
+            if amount is not None and previous_amount is not None and amount < previous_amount:
+                errors.append(
+                    gettext(
+                        "Tier %(n)d pays less than tier %(before)d (%(fen)d fen): a higher tier "
+                        "pays at least as much."
+                    )
+                    % {"n": number, "before": number - 1, "fen": previous_amount}
+                )
+        previous = (min_trips, amount)
+    return errors
+
+
 def validate_rule(kind: str, params, amount_fen) -> None:
     """Raise a ValidationError naming what is wrong with a version's parameters and amount."""
     errors: dict[str, list[str]] = {}
@@ -44,18 +138,17 @@ def validate_rule(kind: str, params, amount_fen) -> None:
     if kind == RuleVersion.Kind.QUALITY:
         need_whole("min_trips")
         need_whole("max_upheld_complaints")
-        raw = params.get("min_average_rating")
-        try:
-            rating = Decimal(str(raw)) if isinstance(raw, str | int) else None
-        except InvalidOperation:
-            rating = None
-        if rating is None or not (Decimal(1) <= rating <= Decimal(5)):
+        if _rating(params.get("min_average_rating")) is None:
             errors.setdefault("params", []).append(
                 gettext("“min_average_rating” must be a number from 1 to 5, such as “4.9”.")
             )
     elif kind == RuleVersion.Kind.SAFETY:
         need_whole("min_trips")
         need_whole("max_incidents")
+    elif kind == RuleVersion.Kind.TIER:
+        tier_errors = _tier_errors(params.get("tiers"))
+        if tier_errors:
+            errors.setdefault("params", []).extend(tier_errors)
     else:
         per_level = params.get("per_level_fen")
         if (
@@ -72,6 +165,11 @@ def validate_rule(kind: str, params, amount_fen) -> None:
         if amount_fen not in (None, 0):
             errors["amount_fen"] = [
                 gettext("A skill allowance pays per course level, not a fixed amount.")
+            ]
+    elif kind == RuleVersion.Kind.TIER:
+        if amount_fen not in (None, 0):
+            errors["amount_fen"] = [
+                gettext("A tier rule pays each tier's own amount, not a fixed amount.")
             ]
     elif type(amount_fen) is not int or amount_fen <= 0:
         errors["amount_fen"] = [gettext("The reward is a whole number of fen, more than zero.")]

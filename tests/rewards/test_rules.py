@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cms.models import Organization
 from credentials import services as credentials
-from credentials.models import Credential
+from credentials.models import ConsentGrant, Credential
 from rewards import rules, services
 from rewards.ledger import (
     InsufficientFunds,
@@ -24,7 +24,16 @@ from rewards.ledger import (
     platform_funding_account,
     post_transaction,
 )
-from rewards.models import DriverLink, RewardLine, RewardRun, RuleVersion, ServiceEvent, Transaction
+from rewards.models import (
+    DriverLink,
+    RewardLine,
+    RewardRun,
+    RuleVersion,
+    ServiceEvent,
+    SiteRewardPolicy,
+    Transaction,
+)
+from rewards.policy import platform_policy_update, site_policy
 from tests.courses.builders import build_course
 from tests.credentials.conftest import complete_course
 from tests.factories import DriverFactory, OperatorFactory
@@ -246,7 +255,9 @@ def test_quality_is_paid_for_enough_trips_and_high_ratings_but_not_with_an_uphel
 
     with CaptureQueriesContext(connection) as queries:
         lines = rules.compute_lines(platform=platform, period_start=OCT_1, period_end=OCT_31)
-    assert len(queries) <= 4  # set-based, whatever the number of drivers
+    # Set-based, whatever the number of drivers: versions, drivers, the two policy rows, the
+    # sessions (fatigue guard), the figures and the evidence ids.
+    assert len(queries) <= 7
 
     assert [(line["driver_id"], line["amount_fen"]) for line in lines] == [
         (good.pk, 5000),
@@ -309,12 +320,25 @@ def _credential(driver, school, *, level: int, title: str) -> Credential:
     return credential
 
 
-def test_skill_allowance_counts_active_credentials_only(platform):
-    published(platform, "skill_allowance", SKILL)
-    school = Organization.objects.create(
+def consent(driver, platform, *, granted_at, withdrawn_at=None) -> ConsentGrant:
+    grant = credentials.consent_grant(holder=driver, platform=platform)
+    ConsentGrant.objects.filter(pk=grant.pk).update(
+        granted_at=granted_at, withdrawn_at=withdrawn_at
+    )
+    return grant
+
+
+@pytest.fixture
+def school(db):
+    return Organization.objects.create(
         kind=Organization.Kind.SCHOOL, name="鹏城交通职业学院", slug="pengcheng"
     )
+
+
+def test_skill_allowance_counts_active_credentials_only(platform, school):
+    published(platform, "skill_allowance", SKILL)
     driver = linked_driver(platform, 1)
+    consent(driver, platform, granted_at=datetime(2026, 9, 1, tzinfo=CHINA))
     active = _credential(driver, school, level=2, title="新能源汽车安全")
     revoked = _credential(driver, school, level=3, title="高级防御性驾驶")
     expired = _credential(driver, school, level=1, title="文明服务")
@@ -333,6 +357,170 @@ def test_skill_allowance_counts_active_credentials_only(platform):
     assert explanation["credentials"] == {"count": 1, "ids": [active.pk]}
     assert explanation["thresholds"] == SKILL
     assert active.number in explanation["sentence"]
+
+
+def test_skill_allowance_needs_the_drivers_consent_at_the_end_of_the_month(platform, school):
+    """Paying the allowance shows the platform the certificates: only with consent."""
+    published(platform, "skill_allowance", SKILL)
+    november = datetime(2026, 11, 1, tzinfo=CHINA)  # the end of October
+    consented = linked_driver(platform, 1)
+    consent(consented, platform, granted_at=datetime(2026, 9, 1, tzinfo=CHINA))
+    never = linked_driver(platform, 2)
+    withdrawn = linked_driver(platform, 3)
+    consent(withdrawn, platform, granted_at=at(1), withdrawn_at=at(31, 23))
+    withdrawn_later = linked_driver(platform, 4)  # withdrew at the end, or after: still counts
+    consent(withdrawn_later, platform, granted_at=at(1), withdrawn_at=november)
+    too_late = linked_driver(platform, 5)  # consented in November
+    consent(too_late, platform, granted_at=november)
+    other_platform = linked_driver(platform, 6)
+    elsewhere = Organization.objects.create(
+        kind=Organization.Kind.PLATFORM, name="Other", name_en="Other", slug="other"
+    )
+    consent(other_platform, elsewhere, granted_at=at(1))
+    drivers = [consented, never, withdrawn, withdrawn_later, too_late, other_platform]
+    for n, driver in enumerate(drivers):
+        _credential(driver, school, level=2, title=f"新能源汽车安全 {n}")
+
+    with CaptureQueriesContext(connection) as queries:
+        lines = rules.compute_lines(
+            platform=platform, period_start=OCT_1, period_end=OCT_31, include_unpaid=True
+        )
+    credential_queries = [q for q in queries if "credentials_credential" in q["sql"]]
+    assert len(credential_queries) == 1  # consent is a subquery, not a query per driver
+    paid = {line["driver_id"]: line["amount_fen"] for line in lines}
+    assert paid == {
+        consented.pk: 5000,
+        never.pk: 0,
+        withdrawn.pk: 0,
+        withdrawn_later.pk: 5000,
+        too_late.pk: 0,
+        other_platform.pk: 0,
+    }
+    unpaid = next(line for line in lines if line["driver_id"] == never.pk)["explanation"]
+    assert unpaid["credentials"] == {"count": 0, "ids": []}  # nothing shown without consent
+    assert "let the platform see" in unpaid["sentence"]
+
+
+# --- site limits ---------------------------------------------------------------------------
+
+
+def test_an_amount_above_the_sites_largest_reward_is_refused(platform, operator):
+    site_policy()
+    SiteRewardPolicy.objects.update(max_reward_fen=100_000)
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_create(
+            platform=platform,
+            kind="quality",
+            name="Too generous",
+            params=QUALITY,
+            amount_fen=100_001,
+            effective_from=OCT_1,
+        )
+    assert "more than the largest single reward" in refused.value.message_dict["amount_fen"][0]
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_create(
+            platform=platform,
+            kind="skill_allowance",
+            name="Too generous",
+            params={"per_level_fen": {"1": 2000, "3": 150_000}},
+            effective_from=OCT_1,
+        )
+    assert refused.value.message_dict["params"] == [
+        "Level 3 pays 150000 fen, more than the largest single reward operators allow, "
+        "100000 fen (1000.00 yuan)."
+    ]
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_create(
+            platform=platform,
+            kind="tier",
+            name="Too generous",
+            params={
+                "tiers": [
+                    {"name": "Gold", "min_trips": 1, "min_average_rating": "4", "amount_fen": 1},
+                    {
+                        "name": "Diamond",
+                        "min_trips": 2,
+                        "min_average_rating": "4",
+                        "amount_fen": 200_000,
+                    },
+                ]
+            },
+            effective_from=OCT_1,
+        )
+    assert "Tier “Diamond” pays 200000 fen" in refused.value.message_dict["params"][0]
+    assert not RuleVersion.objects.exists()
+
+    # At the limit is fine; a draft raised above it, or published after the limit was lowered,
+    # is refused.
+    version = rules.rule_version_create(
+        platform=platform,
+        kind="quality",
+        name="Generous",
+        params=QUALITY,
+        amount_fen=100_000,
+        effective_from=OCT_1,
+    )
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_update(version=version, actor=operator, amount_fen=100_001)
+    assert "amount_fen" in refused.value.message_dict
+    SiteRewardPolicy.objects.update(max_reward_fen=50_000)
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_publish(version=version, actor=operator, today=date(2026, 8, 1))
+    assert "50000 fen (500.00 yuan)" in refused.value.message_dict["amount_fen"][0]
+    version.refresh_from_db()
+    assert version.published_at is None and version.amount_fen == 100_000
+
+
+def test_the_notice_defaults_to_the_platforms_and_is_never_below_the_minimum(platform, operator):
+    version = rules.rule_version_create(
+        platform=platform,
+        kind="quality",
+        name="Default notice",
+        params=QUALITY,
+        amount_fen=5000,
+        effective_from=OCT_1,
+    )
+    assert version.notice_days == 30  # the site's default
+
+    platform_policy_update(platform=platform, actor=None, daily_cap_minutes=None, notice_days=45)
+    version = rules.rule_version_create(
+        platform=platform,
+        kind="quality",
+        name="Platform's notice",
+        params=QUALITY,
+        amount_fen=5000,
+        effective_from=OCT_1,
+    )
+    assert version.notice_days == 45
+    with pytest.raises(ValidationError, match="45 days’ notice"):
+        rules.rule_version_publish(version=version, actor=operator, today=date(2026, 9, 1))
+
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_create(
+            platform=platform,
+            kind="quality",
+            name="Short notice",
+            params=QUALITY,
+            amount_fen=5000,
+            effective_from=OCT_1,
+            notice_days=29,
+        )
+    assert refused.value.message_dict["notice_days"] == [
+        "Drivers get at least 30 days’ notice of a rule (the operators’ limit), not 29."
+    ]
+    with pytest.raises(ValidationError) as refused:
+        rules.rule_version_update(version=version, actor=operator, notice_days=7)
+    assert "notice_days" in refused.value.message_dict
+    longer = rules.rule_version_create(
+        platform=platform,
+        kind="quality",
+        name="Longer notice",
+        params=QUALITY,
+        amount_fen=5000,
+        effective_from=OCT_1,
+        notice_days=60,
+    )
+    assert longer.notice_days == 60
 
 
 def test_simulate_writes_nothing(platform):
