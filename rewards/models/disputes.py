@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Award(models.Model):
@@ -59,9 +60,9 @@ class Dispute(models.Model):
     resolves it; an upheld dispute with a correction posts an adjustment to the ledger."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        UPHELD = "upheld", _("upheld")
-        REJECTED = "rejected", _("rejected")
+        OPEN = "open", pgettext_lazy("dispute status", "open")
+        UPHELD = "upheld", pgettext_lazy("dispute status", "upheld")
+        REJECTED = "rejected", pgettext_lazy("dispute status", "rejected")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     driver = models.ForeignKey(
