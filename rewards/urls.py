@@ -6,5 +6,6 @@ app_name = "rewards"
 
 urlpatterns = [
     path("links/", views.links, name="links"),
+    path("rules/", views.rules_page, name="rules"),
     *statement_views.urlpatterns,
 ]

@@ -1,4 +1,5 @@
-"""The driver's pages of the rewards app: which platforms may send their service data."""
+"""The driver's pages of the rewards app: which platforms may send their service data, and the
+reward rules of those platforms (in effect and announced)."""
 
 import uuid
 
@@ -7,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from rewards import services
-from rewards.models import DriverLink, LinkRequest
+from rewards import rules, services
+from rewards.models import DriverLink, LinkRequest, RuleVersion
+from rewards.policy import effective_policy
 
 
 @login_required
@@ -95,3 +98,70 @@ def _int_or_404(value) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise Http404 from None
+
+
+@login_required
+def rules_page(request):
+    """The rules of each platform the driver is linked to: what is in effect this month, what
+    has been announced (published, taking effect later), and the rest rules."""
+    today = timezone.localdate(timezone.now(), rules.CHINA)
+    programmes = []
+    for link in (
+        DriverLink.objects.filter(driver=request.user, unlinked_at=None)
+        .select_related("platform")
+        .order_by("platform__name")
+    ):
+        platform = link.platform
+        in_effect = rules.applicable_versions(platform, today)
+        upcoming = list(
+            RuleVersion.objects.filter(
+                platform=platform, published_at__isnull=False, effective_from__gt=today
+            ).order_by("effective_from", "kind", "pk")
+        )
+        policy = effective_policy(platform)
+        programmes.append(
+            {
+                "platform": platform,
+                "in_effect": [_terms(version) for version in in_effect],
+                "upcoming": [_terms(version) for version in upcoming],
+                "policy": {
+                    "continuous_hours": _hours(policy.continuous_limit_minutes),
+                    "break_minutes": policy.break_minutes,
+                    "daily_cap_hours": _hours(policy.daily_cap_minutes),
+                },
+            }
+        )
+    return render(
+        request,
+        "rewards/rules.html",
+        {"title": _("Reward rules"), "programmes": programmes, "today": today},
+    )
+
+
+def _hours(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}" if not rest else f"{hours}:{rest:02d}"
+
+
+def _yuan(fen: int | None) -> str:
+    fen = fen or 0
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def _terms(version: RuleVersion) -> dict:
+    """What a version pays for, ready for the template (amounts in yuan)."""
+    params = version.params or {}
+    terms = {"version": version, "kind": version.kind, "amount": _yuan(version.amount_fen)}
+    if version.kind == RuleVersion.Kind.SKILL_ALLOWANCE:
+        terms["levels"] = [
+            {"level": level, "amount": _yuan(fen)}
+            for level, fen in sorted(params.get("per_level_fen", {}).items())
+            if fen
+        ]
+    elif version.kind == RuleVersion.Kind.TIER:
+        terms["tiers"] = [
+            {**tier, "amount": _yuan(tier.get("amount_fen"))} for tier in params.get("tiers", [])
+        ]
+    else:
+        terms.update(params)
+    return terms
