@@ -64,7 +64,7 @@ def dispute_open(
         )
     if len(reason) > MAX_REASON:
         raise ValidationError(
-            _("Please keep the reason to %(max)d characters.") % {"max": MAX_REASON},
+            _("Please keep the reason to at most %(max)d characters.") % {"max": MAX_REASON},
             code="reason_long",
         )
     if reward_line is not None:

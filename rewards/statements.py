@@ -257,7 +257,11 @@ def _skill_lines(figures: dict, currency: str) -> list[str]:
         )
     count = _int(figures.get("credential_count"))
     if count is not None and count > len(lines):
-        lines.append(_("and %(count)d more certificates.") % {"count": count - len(lines)})
+        more = count - len(lines)
+        lines.append(
+            ngettext("and %(count)d more certificate.", "and %(count)d more certificates.", more)
+            % {"count": more}
+        )
     return lines
 
 

@@ -23,6 +23,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
 PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
 DRIVER = ("13900000002", "roadwise-demo-2026")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -75,9 +76,10 @@ def _signed_in(browser, base: str, mobile: str):
 
 
 def _pdf_to_png(url: str, page, name: str) -> None:
-    """Download a certificate PDF with the signed-in session and turn page 1 into a PNG."""
+    """Download a PDF with the signed-in session and turn its first page into a PNG."""
     response = page.request.get(url)
-    pdf = Path(tempfile.mkdtemp()) / "certificate.pdf"
+    assert response.ok, f"{url}: {response.status}"  # noqa: S101 - a tool, not the app
+    pdf = Path(tempfile.mkdtemp()) / "document.pdf"
     pdf.write_bytes(response.body())
     subprocess.run(  # noqa: S603 - a fixed tool on our own file
         ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(OUT / name)],  # noqa: S607
@@ -116,6 +118,62 @@ def _certificates(browser, base: str) -> None:
         page.goto(base + urlsplit(share).path)
         _shoot(page, f"verify-{name}-zh")
         page.context.close()
+
+
+def _last_month() -> str:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def _admin(browser, base: str, mobile: str):
+    context = browser.new_context(viewport=DESKTOP, device_scale_factor=1, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/admin/login/")
+    page.fill("input[name=username]", mobile)
+    page.fill("input[name=password]", DRIVER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+    return page
+
+
+def _rewards(browser, base: str) -> None:
+    """王建国's statements and last month's statement (with the fatigue note and tier) in both
+    languages and as a PDF; the rules page; 马强's statement with his disputed complaint; the
+    platform's rules admin, a simulation and the totals; the operator's disputes."""
+    month = _last_month()
+    page = _signed_in(browser, base, "13900000001")
+    page.goto(f"{base}/rewards/statements/")
+    _shoot(page, "statements-zh")
+    page.goto(f"{base}/rewards/statements/{month}/")
+    _shoot(page, "statement-zh")
+    page.goto(f"{base}/en/rewards/statements/{month}/")
+    _shoot(page, "statement-en")
+    _pdf_to_png(f"{base}/rewards/statements/{month}.pdf", page, "statement-pdf-zh")
+    page.goto(f"{base}/rewards/rules/")
+    _shoot(page, "reward-rules-zh")
+    page.context.close()
+    page = _signed_in(browser, base, "13900000004")
+    page.goto(f"{base}/rewards/statements/{month}/")
+    _shoot(page, "statement-complaint-zh")
+    page.goto(f"{base}/rewards/disputes/")
+    _shoot(page, "disputes-zh")
+    page.context.close()
+    page = _admin(browser, base, "13800000021")  # the demo platform's staff
+    page.goto(f"{base}/admin/reward-rules/")
+    _shoot(page, "admin-reward-rules")
+    page.locator("a[href*='/simulate/']").first.click()
+    _shoot(page, "admin-reward-simulation")
+    page.goto(f"{base}/admin/reward-totals/")
+    _shoot(page, "admin-reward-totals")
+    page.context.close()
+    page = _admin(browser, base, "13800000001")  # an operator
+    page.goto(f"{base}/admin/reward-disputes/")
+    page.locator("a[href*='/admin/reward-disputes/']").last.click()
+    _shoot(page, "admin-dispute")
+    page.context.close()
 
 
 def main() -> None:
@@ -172,6 +230,7 @@ def main() -> None:
             page.locator(".outline a").first.click()
             _shoot(page, "lesson-en")
             _certificates(browser, base)
+            _rewards(browser, base)
             browser.close()
     finally:
         server.terminate()

@@ -503,7 +503,7 @@ def test_publishing_asks_first_and_refuses_too_little_notice(client, platform_a,
     version = draft(platform_a, effective_from=china_today() + timedelta(days=5))
     client.force_login(staff_a)
     html = client.get(f"{BASE}{version.pk}/publish/").content.decode()
-    assert "notified" in html and "never be changed" in html
+    assert "announced on their reward rules page" in html and "never be changed" in html
     assert f"It takes effect on {version.effective_from:%Y-%m-%d}." in html
     version.refresh_from_db()
     assert version.published_at is None  # looking changes nothing

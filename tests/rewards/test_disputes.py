@@ -426,7 +426,7 @@ def test_operators_resolve_in_the_admin_and_others_cannot(client, october, opera
     bad = client.post(
         detail, {"decision": "uphold", "resolution": "Yes", "correction": "50.001", "unit": "yuan"}
     )
-    assert bad.status_code == 200 and "two decimals" in bad.content.decode()
+    assert bad.status_code == 200 and "两位小数" in bad.content.decode()  # the admin speaks Chinese
     assert Dispute.objects.get().status == "open"
     done = client.post(
         detail,

@@ -34,7 +34,7 @@ OCT_1, OCT_31 = date(2026, 10, 1), date(2026, 10, 31)
 NOV_1, NOV_30 = date(2026, 11, 1), date(2026, 11, 30)
 QUALITY = {"min_trips": 100, "min_average_rating": "4.9", "max_upheld_complaints": 0}
 SAFETY = {"max_incidents": 0, "min_trips": 50}
-POPPLER = all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm"))
+POPPLER = all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm", "pdffonts"))
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils is not installed")
 
 
@@ -426,6 +426,11 @@ def test_the_pdf_has_chinese_text_and_is_not_blank(client, history, tmp_path):
     for expected in ("王师傅", "2026年10月", "快行出行", "安全驾驶奖", "春运志愿服务", "¥110.00"):
         assert expected in compact, expected
     assert any("\u4e00" <= ch <= "\u9fff" for ch in compact)
+    # The Chinese is drawn with an embedded CJK font, not boxes of a font without the glyphs.
+    fonts = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, check=True, timeout=60
+    ).stdout.decode()
+    assert "CJK" in fonts, fonts
     subprocess.run(
         ["pdftoppm", "-png", "-r", "40", "-f", "1", "-singlefile", str(pdf), str(tmp_path / "p")],
         check=True,
