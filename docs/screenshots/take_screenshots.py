@@ -134,8 +134,9 @@ def _admin(browser, base: str, mobile: str):
     page.goto(f"{base}/admin/login/")
     page.fill("input[name=username]", mobile)
     page.fill("input[name=password]", DRIVER[1])
-    page.click("button[type=submit]")
+    page.click("form button[type=submit]")
     page.wait_for_url(f"{base}/admin/")
+    page.wait_for_load_state("networkidle")
     return page
 
 
@@ -162,18 +163,23 @@ def _rewards(browser, base: str) -> None:
     _shoot(page, "disputes-zh")
     page.context.close()
     page = _admin(browser, base, "13800000021")  # the demo platform's staff
-    page.goto(f"{base}/admin/reward-rules/")
-    _shoot(page, "admin-reward-rules")
-    page.locator("a[href*='/simulate/']").first.click()
-    _shoot(page, "admin-reward-simulation")
-    page.goto(f"{base}/admin/reward-totals/")
-    _shoot(page, "admin-reward-totals")
+    _admin_shot(page, f"{base}/admin/reward-rules/", "admin-reward-rules")
+    simulate = page.locator("a[href*='/simulate/']").first.get_attribute("href")
+    _admin_shot(page, base + simulate, "admin-reward-simulation")
+    _admin_shot(page, f"{base}/admin/reward-totals/", "admin-reward-totals")
     page.context.close()
     page = _admin(browser, base, "13800000001")  # an operator
     page.goto(f"{base}/admin/reward-disputes/")
-    page.locator("a[href*='/admin/reward-disputes/']").last.click()
-    _shoot(page, "admin-dispute")
+    dispute = page.locator("a[href*='/admin/reward-disputes/']").last.get_attribute("href")
+    _admin_shot(page, base + dispute, "admin-dispute")
     page.context.close()
+
+
+def _admin_shot(page, url: str, name: str) -> None:
+    """The admin draws its page with scripts and style sheets: wait until they are done."""
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    _shoot(page, name)
 
 
 def main() -> None:
