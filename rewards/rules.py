@@ -670,6 +670,7 @@ def _compute(
     versions,
     include_unpaid: bool = False,
     policy: Policy | None = None,
+    only_drivers: list[int] | None = None,
 ) -> list[dict]:
     _check_platform(platform)
     _check_period(period_start, period_end)
@@ -677,6 +678,8 @@ def _compute(
         return []
     start, end = _bounds(period_start, period_end)
     drivers = _linked_drivers(platform, end)
+    if only_drivers is not None:
+        drivers = drivers.filter(driver_id__in=only_drivers)
     driver_ids = list(drivers.order_by("driver_id").values_list("driver_id", flat=True))
     kinds = {version.kind for version in versions}
     service: dict[int, dict] = {}
@@ -748,6 +751,19 @@ def compute_lines(
         period_end=period_end,
         versions=applicable_versions(platform, period_start),
         include_unpaid=include_unpaid,
+    )
+
+
+def explain_driver(*, platform: Organization, period_start: date, driver_id: int) -> list[dict]:
+    """For one driver, every version in effect that month, paid or not, with its explanation
+    computed from the data as it stands now (the statement's "why not earned"). Reads only."""
+    return _compute(
+        platform=platform,
+        period_start=period_start,
+        period_end=month_end(period_start),
+        versions=applicable_versions(platform, period_start),
+        include_unpaid=True,
+        only_drivers=[driver_id],
     )
 
 

@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 
 from cms.models import Organization, User
 from credentials.models import ConsentGrant, Credential
-from rewards import ledger
+from rewards import ledger, rules
 from rewards.models import (
     Account,
     Award,
@@ -420,12 +420,21 @@ class FatigueNote:
 
 
 @dataclass
+class NotEarned:
+    """A rule in effect that paid nothing this month, with the figures that fell short (as
+    the data stands now)."""
+
+    rule_name: str
+    reasons: list[str]
+
+
+@dataclass
 class PlatformPart:
     platform: Organization
     trips: list[TripTotal]
     computed: bool  # the month's run for this platform has finished
     lines: list[LineItem]
-    not_earned: list[str]  # names of rules in effect that paid the driver nothing
+    not_earned: list["NotEarned"]  # rules in effect that paid the driver nothing, and why
     awards: list[AwardItem]
     adjustments: list[AdjustmentItem]
     complaints: list[ComplaintItem]
@@ -798,12 +807,15 @@ def statement_build(*, driver: User, period_start: date) -> Statement:
         not_earned = []
         if computed:
             paid = {item.line.rule_version_id for item in items}
-            from rewards.rules import applicable_versions
-
             not_earned = [
-                version.name
-                for version in applicable_versions(platform, period_start)
-                if version.pk not in paid
+                NotEarned(
+                    rule_name=line["rule_version"].name,
+                    reasons=explanation_lines(line["explanation"], with_fatigue=False),
+                )
+                for line in rules.explain_driver(
+                    platform=platform, period_start=period_start, driver_id=driver.pk
+                )
+                if line["rule_version_id"] not in paid and line["amount_fen"] <= 0
             ]
         if not fatigue_known:  # no line says: ask the fatigue guard itself
             fatigue = _fatigue_from_module(platform, driver, start, end)

@@ -222,7 +222,9 @@ def test_october_shows_trips_lines_award_correction_and_the_complaint(history, p
     assert (trips.count, trips.earnings.fen, str(trips.earnings)) == (120, 300_000, "¥3,000.00")
     # October: the upheld complaint cost the quality reward; safety was earned.
     assert [(item.rule_name, item.amount.fen) for item in part.lines] == [("安全驾驶奖", 3000)]
-    assert part.not_earned == ["优质服务奖"]
+    [missed] = part.not_earned
+    assert missed.rule_name == "优质服务奖"
+    assert "1 upheld complaint (at most 0 allowed)." in missed.reasons
     assert part.lines[0].explanation == [
         "120 trips (at least 50 needed).",
         "0 safety incidents (at most 0 allowed).",
