@@ -17,3 +17,37 @@ def deliver_sms(self, sms_id: int) -> str:
         if not self.request.is_eager:
             raise self.retry(countdown=settings.SMS_RETRY_SECONDS)
     return sms.status
+
+
+# How often the task retries a Stripe event itself before leaving it to stripe_events_retry.
+STRIPE_EVENT_MAX_RETRIES = 8
+
+
+def _stripe_event_countdown(retries: int) -> int:
+    return min(30 * 2**retries, 3600)  # 30 s, 1 min, 2 min ... at most an hour
+
+
+@shared_task(bind=True, max_retries=STRIPE_EVENT_MAX_RETRIES)
+def stripe_event_process(self, event_pk: int) -> bool:
+    """Process one stored Stripe event; retry with backoff while its handlers fail."""
+    from cms import payments
+
+    row = payments.stripe_event_process(event_pk)
+    if row is None or row.processed_at is not None:
+        return True
+    # Run eagerly (tests, a laptop), failures wait for stripe_events_retry instead, so that
+    # the webhook still answers 200 for an event it stored.
+    if not self.request.is_eager and self.request.retries < self.max_retries:
+        raise self.retry(countdown=_stripe_event_countdown(self.request.retries))
+    return False
+
+
+@shared_task
+def stripe_events_retry() -> int:
+    """Queue the unprocessed Stripe events that are due for another attempt (beat, 10 min)."""
+    from cms import payments
+
+    due = payments.stripe_events_due()
+    for pk in due:
+        stripe_event_process.delay(pk)
+    return len(due)

@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from cms import webhooks
 from cms.api import api_v1
 from cms.views import accounts, health
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api_v1.urls),
+    # Stripe posts events here; outside the language prefixes (see cms/webhooks.py).
+    path("stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
     path("", include("credentials.urls")),
 ]
 

@@ -1,9 +1,21 @@
+import json
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
+from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from wagtail import hooks
 from wagtail.admin.menu import AdminOnlyMenuItem
 
-from cms.viewsets import api_key_urls, organization_viewset
+from cms import payments, tasks
+from cms.models import CheckoutPayment, StripeEvent
+from cms.viewsets import _operators_only, api_key_urls, organization_viewset
+
+STRIPE_ADMIN_ROWS = 100
 
 
 @hooks.register("register_admin_viewset")
@@ -24,4 +36,91 @@ def register_api_key_menu_item():
         name="platform-api-keys",
         icon_name="key",
         order=900,
+    )
+
+
+# --- Stripe: payments and webhook events, for operators ---------------------------------------
+
+
+@_operators_only
+def stripe_index(request):
+    only_unprocessed = request.GET.get("events") == "unprocessed"
+    events = StripeEvent.objects.defer("payload")
+    if only_unprocessed:
+        events = events.filter(processed_at__isnull=True)
+    return TemplateResponse(
+        request,
+        "cms/admin/stripe/index.html",
+        {
+            "page_title": _("Stripe payments and events"),
+            "header_icon": "list-ul",
+            "configured": payments.payments_configured(),
+            "payments": CheckoutPayment.objects.select_related("user", "organization")[
+                :STRIPE_ADMIN_ROWS
+            ],
+            "events": events[:STRIPE_ADMIN_ROWS],
+            "unprocessed_count": StripeEvent.objects.filter(processed_at__isnull=True).count(),
+            "only_unprocessed": only_unprocessed,
+        },
+    )
+
+
+@_operators_only
+def stripe_event_detail(request, pk: int):
+    event = get_object_or_404(StripeEvent, pk=pk)
+    return TemplateResponse(
+        request,
+        "cms/admin/stripe/event.html",
+        {
+            "page_title": _("Stripe event"),
+            "header_icon": "list-ul",
+            "event": event,
+            "payload": json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True),
+            "handlers": [
+                f"{h.__module__}.{h.__qualname__}" for h in payments.stripe_handlers_for(event.type)
+            ],
+        },
+    )
+
+
+@_operators_only
+@require_POST
+def stripe_event_retry(request, pk: int):
+    """Try an unprocessed event again now (e.g. after fixing what made its handler fail)."""
+    event = get_object_or_404(StripeEvent, pk=pk)
+    if event.processed_at is None:
+        transaction.on_commit(lambda: tasks.stripe_event_process.delay(event.pk))
+        messages.success(
+            request, _gettext("Event %(id)s is queued to be processed.") % {"id": event.event_id}
+        )
+    else:
+        messages.info(
+            request, _gettext("Event %(id)s was already processed.") % {"id": event.event_id}
+        )
+    return redirect("cms_stripe:event", pk=event.pk)
+
+
+stripe_urls = (
+    [
+        path("", stripe_index, name="index"),
+        path("events/<int:pk>/", stripe_event_detail, name="event"),
+        path("events/<int:pk>/retry/", stripe_event_retry, name="event_retry"),
+    ],
+    "cms_stripe",
+)
+
+
+@hooks.register("register_admin_urls")
+def register_stripe_urls():
+    return [path("stripe/", include(stripe_urls))]
+
+
+@hooks.register("register_settings_menu_item")
+def register_stripe_menu_item():
+    return AdminOnlyMenuItem(
+        _("Stripe payments"),
+        reverse("cms_stripe:index"),
+        name="stripe-payments",
+        icon_name="list-ul",
+        order=910,
     )

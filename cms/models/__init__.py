@@ -1,11 +1,15 @@
-"""Site-wide models: people, organisations, one-time codes, and the home and partner pages."""
+"""Site-wide models: people, organisations, one-time codes, the home and partner pages, and
+Stripe payments and events."""
 
 from .api_keys import PlatformApiKey
 from .identity import Organization, User, UserManager
 from .otp import OneTimeCode, OutboundSms
 from .pages import HomePage, PartnerIndexPage, PartnerPage
+from .payments import CheckoutPayment, CheckoutRefund, StripeEvent
 
 __all__ = [
+    "CheckoutPayment",
+    "CheckoutRefund",
     "HomePage",
     "OneTimeCode",
     "Organization",
@@ -13,6 +17,7 @@ __all__ = [
     "PartnerIndexPage",
     "PartnerPage",
     "PlatformApiKey",
+    "StripeEvent",
     "User",
     "UserManager",
 ]
