@@ -6,3 +6,9 @@ class CoursesConfig(AppConfig):
     name = "courses"
     verbose_name = _("Courses")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Course purchases and sponsored seats follow the Stripe payments (cms.payments).
+        from courses.payments import connect_receivers
+
+        connect_receivers()

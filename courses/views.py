@@ -3,12 +3,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from courses import selectors, services
+from cms.models import CheckoutPayment
+from courses import payments, selectors, services
 from courses.models import CoursePage, LessonPage
 
 
@@ -26,15 +30,89 @@ def _say_errors(request, error: ValidationError) -> None:
 def enrol(request, page_id: int):
     course = _live(CoursePage, page_id)
     try:
-        services.enrollment_create(
-            user=request.user, course=course, voucher_code=request.POST.get("voucher_code", "")
-        )
+        with transaction.atomic():
+            # A seat code (or a course made free) replaces a purchase still waiting for
+            # payment; if the code is refused, the purchase stays as it was.
+            payments.purchase_abandon(user=request.user, course=course)
+            services.enrollment_create(
+                user=request.user,
+                course=course,
+                voucher_code=request.POST.get("voucher_code", ""),
+            )
     except ValidationError as exc:
-        _say_errors(request, exc)
+        if exc.code == "payment_unavailable":
+            messages.error(
+                request,
+                _("This course is paid: buy it, or enter a sponsored seat code."),
+            )
+        else:
+            _say_errors(request, exc)
         return redirect(course.url)
     messages.success(request, _("You are enrolled. Start with the first lesson."))
     first = course.specific.lessons().first()
     return redirect(first.url if first else course.url)
+
+
+@login_required
+@require_POST
+def purchase(request, page_id: int):
+    """Buy a paid course: the driver is sent to Stripe Checkout (303). The place opens when
+    Stripe confirms the payment, not when the driver comes back."""
+    course = _live(CoursePage, page_id)
+    return_url = request.build_absolute_uri(reverse("courses:purchase_return"))
+    try:
+        payment = payments.purchase_start(
+            user=request.user,
+            course=course,
+            # Stripe fills in the session id; the return view finds the payment from it.
+            success_url=f"{return_url}?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=request.build_absolute_uri(course.url),
+        )
+    except ValidationError as exc:
+        _say_errors(request, exc)
+        return redirect(course.url)
+    except payments.PaymentsNotConfigured as exc:
+        messages.error(request, str(exc))
+        return redirect(course.url)
+    except payments.PaymentError as exc:  # Stripe refused or did not answer
+        messages.error(request, str(exc))
+        return redirect(course.url)
+    response = HttpResponseRedirect(payment.session_url)
+    response.status_code = 303  # after a POST: the browser GETs Stripe's page
+    return response
+
+
+@login_required
+@require_GET
+def purchase_return(request):
+    """Stripe sends the buyer back here; on to the purchase's own page."""
+    payment = payments.purchase_for_session(
+        user=request.user, session_id=request.GET.get("session_id", "")
+    )
+    if payment is None:
+        raise Http404
+    return redirect("courses:purchase_status", public_id=payment.public_id)
+
+
+@login_required
+@require_GET
+def purchase_status(request, public_id):
+    """The buyer's purchase: waiting for Stripe's confirmation, paid, or to try again.
+    Anyone else gets a 404."""
+    payment = get_object_or_404(
+        CheckoutPayment,
+        public_id=public_id,
+        purpose=CheckoutPayment.Purpose.COURSE,
+        user=request.user,
+    )
+    context = payments.purchase_state(payment)
+    course = context["course"]
+    if course is None:
+        raise Http404
+    shown = course.localized
+    first = shown.specific.lessons().first() if context["state"] == "paid" else None
+    context.update(shown_course=shown, first_lesson=first)
+    return render(request, "courses/purchase.html", context)
 
 
 @login_required

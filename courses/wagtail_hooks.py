@@ -24,7 +24,10 @@ from django.db.models import Q
 from wagtail import hooks
 from wagtail.models import Collection, Page
 
-from courses import analytics  # noqa: F401 - registers the partner analytics admin view
+from courses import (
+    admin_seats,  # noqa: F401 - registers the sponsors' seat purchase views
+    analytics,  # noqa: F401 - registers the partner analytics admin view
+)
 from courses.authoring import (
     member_groups_sync,
     organization_collection,

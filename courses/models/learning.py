@@ -4,6 +4,7 @@ and the sponsored seats (voucher codes) that pay for some enrolments."""
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,15 @@ class SeatPool(models.Model):
         related_name="seat_pools",
     )
     seats = models.PositiveIntegerField(_("seats"))
+    payment = models.OneToOneField(
+        "cms.CheckoutPayment",
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="seat_pool",
+        help_text=_("The sponsor's Stripe payment; empty for seats an operator added."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -40,7 +50,11 @@ class SeatPool(models.Model):
 
 
 class Voucher(models.Model):
-    """One seat: a code a driver types once."""
+    """One seat: a code a driver types once.
+
+    When the sponsor's seat purchase is refunded in full, the codes nobody had redeemed are
+    withdrawn (``voided_at``): they stay listed, but can never be redeemed. Codes already
+    redeemed keep their driver's access."""
 
     pool = models.ForeignKey(SeatPool, on_delete=models.CASCADE, related_name="vouchers")
     code = models.CharField(_("code"), max_length=20, unique=True)
@@ -53,13 +67,30 @@ class Voucher(models.Model):
         related_name="vouchers",
     )
     redeemed_at = models.DateTimeField(_("redeemed at"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("voucher")
         verbose_name_plural = _("vouchers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | Q(redeemed_at__isnull=True),
+                name="voucher_withdrawn_is_never_redeemed",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs):
+        # Redeeming (courses.services) loads the voucher with its row locked and saves it:
+        # a code withdrawn meanwhile is refused here, with a message for the driver.
+        if self.voided_at is not None and self.redeemed_at is not None:
+            raise ValidationError(
+                _("That code was withdrawn: its seats were refunded to the sponsor."),
+                code="voucher_withdrawn",
+            )
+        super().save(*args, **kwargs)
 
 
 class Enrollment(models.Model):
@@ -87,6 +118,15 @@ class Enrollment(models.Model):
     source = models.CharField(_("how"), max_length=10, choices=Source.choices)
     voucher = models.OneToOneField(
         Voucher, on_delete=models.PROTECT, null=True, blank=True, related_name="enrollment"
+    )
+    payment = models.ForeignKey(
+        "cms.CheckoutPayment",
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="course_enrollments",
+        help_text=_("The driver's latest Stripe payment for this course (source: purchase)."),
     )
     last_lesson = models.ForeignKey(
         "courses.LessonPage",
