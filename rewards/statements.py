@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 
 from cms.models import Organization, User
 from credentials.models import ConsentGrant, Credential
-from rewards import ledger, rules
+from rewards import ledger, payouts, rules
 from rewards.models import (
     Account,
     Award,
@@ -659,6 +659,9 @@ def _describe(transaction: Transaction, lines_by_pk: dict, labels: dict) -> tupl
         original, url = _describe(transaction.reverses, lines_by_pk, labels)
         return _("Reversal of: %(what)s") % {"what": original}, url
     if kind == Transaction.Kind.PAYOUT:
+        text = payouts.movement_description(transaction)
+        if text:
+            return text, reverse("rewards:payouts")
         return _("Payout to your bank account"), None
     return labels.get(kind, kind), None
 

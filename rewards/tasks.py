@@ -36,3 +36,47 @@ def run_due_rewards() -> list[int]:
         for platform, period_start in rules.reward_runs_due()
         if run_rewards.delay(platform.pk, period_start.isoformat()) is not None
     ]
+
+
+# --- money through Stripe ------------------------------------------------------------------
+
+
+@shared_task(acks_late=True)
+def payout_send(payout_id: int) -> str:
+    """Send one requested payout to Stripe (a transfer, then the bank payout). Idempotent:
+    Stripe sees the same idempotency keys every time. Errors are kept on the payout, and
+    `payouts_retry` sends it again."""
+    from rewards import payouts
+
+    return payouts.payout_send(payout_id).status
+
+
+@shared_task
+def payouts_retry() -> list[str]:
+    """Beat: pending payouts that are due again, and in-transit payouts to check with Stripe."""
+    from rewards import payouts
+
+    return payouts.payouts_retry()
+
+
+@shared_task
+def unposted_refunds_retry() -> list[str]:
+    """Beat: refunds of funding top-ups the ledger could not book yet (the funding was spent)."""
+    from rewards import payments_ledger
+
+    booked = payments_ledger.unposted_refunds_retry()
+    if booked:
+        logger.info("Booked %d refunds that were waiting: %s", len(booked), ", ".join(booked))
+    return booked
+
+
+@shared_task
+def reconcile_stripe() -> dict:
+    """Beat (daily): compare the last two days of Stripe's balance with the ledger. Every
+    difference is logged as an error; `manage.py reconcile_stripe` shows the same table."""
+    from rewards import reconcile
+
+    report = reconcile.reconcile_recent()
+    for difference in report.differences:
+        logger.error("Stripe reconciliation: %s", difference.as_line())
+    return report.summary()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards import statement_views, views
+from rewards import payout_views, statement_views, views
 
 app_name = "rewards"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("links/", views.links, name="links"),
     path("rules/", views.rules_page, name="rules"),
     *statement_views.urlpatterns,
+    *payout_views.urlpatterns,
 ]

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from rewards import admin_rules, admin_totals, dispute_admin  # noqa: F401  (they register hooks)
+from rewards import admin_rules, admin_topup, admin_totals, dispute_admin  # noqa: F401  (they register hooks)
 from rewards.admin_views import can_upload, urlpatterns
 
 

@@ -1,9 +1,10 @@
 """The rewards app's models: service data, rules and runs, the ledger, awards and disputes,
-and the rest-rule policies."""
+the rest-rule policies, and payouts through Stripe."""
 
 from .disputes import Award, Dispute
 from .events import DriverLink, LinkRequest, ServiceEvent
 from .ledger import Account, Entry, Transaction
+from .payouts import Payout, PayoutAccount, UnpostedRefund
 from .policy import PlatformRewardPolicy, SiteRewardPolicy
 from .rules import RewardLine, RewardRun, RuleVersion
 
@@ -14,6 +15,8 @@ __all__ = [
     "DriverLink",
     "Entry",
     "LinkRequest",
+    "Payout",
+    "PayoutAccount",
     "PlatformRewardPolicy",
     "RewardLine",
     "RewardRun",
@@ -21,4 +24,5 @@ __all__ = [
     "ServiceEvent",
     "SiteRewardPolicy",
     "Transaction",
+    "UnpostedRefund",
 ]

@@ -11,7 +11,14 @@ currency always sum to zero, as the legs of every transaction do.
     reward   platform funding −X, driver payable +X    (a reward line is earned)
     payout   driver payable −X, payouts in transit +X  (a payout is sent)
     settled  payouts in transit −X, external +X        (the bank confirms it)
+    returned payouts in transit −X, driver payable +X  (a payout failed: kind payout too)
     fee      driver payable or platform funding −X, fees +X
+    sale     course sales +X, external −X              (a course or seats paid through Stripe)
+    refund   course sales or platform funding −X, external +X  (Stripe refunded a payment)
+
+Stripe's own fees are not in the ledger: it holds the gross amounts customers paid (see
+`rewards.reconcile`). Postings from Stripe are in `rewards.payments_ledger` and
+`rewards.payouts`.
 
 Rows are never updated or deleted: PostgreSQL refuses both (see migration 0001_ledger), and a
 mistake is corrected by a reversing transaction. Services live in `rewards.ledger`.
@@ -32,6 +39,7 @@ class Account(models.Model):
         DRIVER_PAYABLE = "driver_payable", _("Payable to driver")
         PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts in transit")
         FEES = "fees", _("Fees")
+        COURSE_SALES = "course_sales", _("Course sales (revenue received through Stripe)")
         EXTERNAL = "external", _("Outside the ledger (deposits and settled payouts)")
 
     code = models.CharField(_("code"), max_length=100, unique=True)
@@ -96,6 +104,8 @@ class Transaction(models.Model):
         REVERSAL = "reversal", _("Reversal")
         PAYOUT = "payout", _("Payout")
         FEE = "fee", _("Fee")
+        SALE = "sale", _("Sale")
+        REFUND = "refund", _("Refund")
 
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)

@@ -25,33 +25,12 @@ from rewards.models import (
 from rewards.policy import site_policy
 from tests.factories import AuthorFactory, DriverFactory, OperatorFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("admin_in_english")]
 
 BASE = "/admin/reward-rules/"
 QUALITY = {"min_trips": 100, "min_average_rating": "4.90", "max_upheld_complaints": 0}
 SAFETY = {"min_trips": 50, "max_incidents": 0}
 SKILL = {"per_level_fen": {"1": 2000, "2": 5000, "3": 10000}}
-
-
-@pytest.fixture(autouse=True)
-def _english_admin(monkeypatch):
-    """The admin speaks each user's preferred language (Chinese by default); these tests read
-    the English messages, so every user made here prefers English. (Changing LANGUAGE_CODE
-    instead would leave Django's URL caches without the /en/ prefix for later tests.)"""
-    from django.db.models.signals import post_save
-    from wagtail.users.models import UserProfile
-
-    from cms.models import User
-
-    def prefer_english(sender, instance, created, **kwargs):
-        if created:
-            UserProfile.objects.update_or_create(
-                user=instance, defaults={"preferred_language": "en"}
-            )
-
-    post_save.connect(prefer_english, sender=User, dispatch_uid="test-admin-rules-english")
-    yield
-    post_save.disconnect(sender=User, dispatch_uid="test-admin-rules-english")
 
 
 def in_menu(user) -> bool:
