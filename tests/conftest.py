@@ -42,3 +42,25 @@ def _empty_sms_outbox():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def admin_in_english():
+    """The Wagtail admin speaks each user's preferred language (Chinese by default); tests that
+    read its English messages use this: every user created meanwhile prefers English.
+    (Changing LANGUAGE_CODE instead would leave Django's URL caches without the /en/ prefix
+    for the tests that follow.)"""
+    from django.db.models.signals import post_save
+    from wagtail.users.models import UserProfile
+
+    from cms.models import User
+
+    def prefer_english(sender, instance, created, **kwargs):
+        if created:
+            UserProfile.objects.update_or_create(
+                user=instance, defaults={"preferred_language": "en"}
+            )
+
+    post_save.connect(prefer_english, sender=User, dispatch_uid="tests-admin-in-english")
+    yield
+    post_save.disconnect(sender=User, dispatch_uid="tests-admin-in-english")

@@ -199,6 +199,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.run_due_rewards",
         "schedule": 3600.0,
     },
+    # Stripe events whose processing failed (or never ran) are tried again.
+    "retry-stripe-events": {
+        "task": "cms.tasks.stripe_events_retry",
+        "schedule": 600.0,
+    },
+    # Drivers' payouts left pending by a Stripe error or a lost task; in-transit ones that no
+    # webhook settled.
+    "retry-payouts": {"task": "rewards.tasks.payouts_retry", "schedule": 300.0},
+    # Refunds of funding top-ups the ledger could not book yet (the funding was spent).
+    "retry-unposted-refunds": {"task": "rewards.tasks.unposted_refunds_retry", "schedule": 3600.0},
+    # Stripe's balance transactions against the ledger (last two days); differences are errors.
+    "reconcile-stripe": {"task": "rewards.tasks.reconcile_stripe", "schedule": 86400.0},
 }
 # Days into a month before last month's rewards run (platforms send late events meanwhile).
 REWARDS_RUN_AFTER_DAYS = 3
@@ -209,6 +221,26 @@ DEMO_SEEDERS = [
     "credentials.demo.seed_demo",
     "rewards.demo.seed_demo",
 ]
+
+# --- Payments through Stripe (docs/decisions/0009-payments-through-stripe.md) --------------
+# Both keys empty: payments are off (paid courses, seat purchases, funding top-ups and payouts
+# are unavailable; the webhook answers 503). STRIPE_WEBHOOK_SECRET may hold several
+# comma-separated signing secrets (the platform endpoint's, the Connect endpoint's, or an old
+# and a new one while rotating).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE") or "https://api.stripe.com"
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+# Offered on the Checkout page; wechat_pay is sent with payment_method_options client=web.
+STRIPE_CHECKOUT_PAYMENT_METHODS = env_list(
+    "STRIPE_CHECKOUT_PAYMENT_METHODS", ["card", "alipay", "wechat_pay"]
+)
+# Drivers' payouts through Stripe Connect Express accounts (rewards.payouts): the accounts'
+# country, the service agreement ("recipient" for cross-border payouts) and the smallest payout.
+STRIPE_CONNECT_COUNTRY = env_str("STRIPE_CONNECT_COUNTRY", "US")
+STRIPE_CONNECT_SERVICE_AGREEMENT = env_str("STRIPE_CONNECT_SERVICE_AGREEMENT", "full")
+PAYOUT_MINIMUM_FEN = env_int("PAYOUT_MINIMUM_FEN", 1000)
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Roadwise"

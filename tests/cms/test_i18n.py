@@ -17,8 +17,9 @@ SOURCES = ["cms", "courses", "credentials", "rewards", "templates", "manage.py"]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
-def _entries(catalogue) -> dict[str, str]:
-    return {e.msgid: e.msgstr for e in catalogue if e.msgid and not e.obsolete}
+def _entries(catalogue) -> dict[tuple[str | None, str], str]:
+    """(context, msgid) → translation: "Paid" as a price and as a payment's state differ."""
+    return {(e.msgctxt, e.msgid): e.msgstr for e in catalogue if e.msgid and not e.obsolete}
 
 
 def test_every_chinese_string_is_translated_and_none_is_fuzzy():
@@ -64,7 +65,10 @@ def test_no_string_in_the_code_is_missing_from_the_catalogue(tmp_path):
     assert result.returncode == 0, result.stderr
     fresh = polib.pofile(str(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     committed = _entries(polib.pofile(str(PO)))
-    missing = sorted(set(_entries(fresh)) - set(committed))
+    missing = sorted(
+        (msgid if context is None else f"{context}|{msgid}")
+        for context, msgid in set(_entries(fresh)) - set(committed)
+    )
     assert missing == [], "run `make messages` and translate: " + "; ".join(missing)
 
 
