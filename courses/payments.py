@@ -176,9 +176,11 @@ def purchase_abandon(*, user: User, course: CoursePage) -> bool:
     purchase is waiting: the waiting enrolment is cancelled so the other way can take it.
     Should the old session be paid after all, the payment is logged as a duplicate for an
     operator to refund (see ``_course_paid``)."""
+    # The enrolment forgets the payment: should that payment be paid and refunded later, it
+    # is a duplicate, and its refund must not take away the place the other way gave.
     updated = Enrollment.objects.filter(
         user=user, course=_canonical(course), status=Enrollment.Status.PENDING_PAYMENT
-    ).update(status=Enrollment.Status.CANCELLED, updated_at=timezone.now())
+    ).update(status=Enrollment.Status.CANCELLED, payment=None, updated_at=timezone.now())
     return updated > 0
 
 
@@ -270,7 +272,11 @@ def _course_expired(payment: CheckoutPayment) -> None:
 
 def _course_refunded(payment: CheckoutPayment, full: bool) -> None:
     enrollment = _course_enrollment(payment)
-    if enrollment is None or enrollment.payment_id != payment.pk:
+    if (
+        enrollment is None
+        or enrollment.payment_id != payment.pk
+        or enrollment.source != Enrollment.Source.PURCHASE
+    ):
         return  # a duplicate payment refunded: the driver's place is paid by another
     if not full:
         return  # a partial refund (a discount, a goodwill gesture) keeps the place

@@ -710,6 +710,18 @@ def on_transfer_reversed(event: dict) -> None:
         return
     transfer = stripe_client().v1.transfers.retrieve(obj["id"]).to_dict()
     reversals = (transfer.get("reversals") or {}).get("data") or []
+    # If the money already left (or is leaving) the connected account for the driver's bank,
+    # returning it to the balance too would pay it twice: that is for an operator.
+    bank_status = ""
+    if payout.stripe_payout_id and payout.destination:
+        bank_status = (
+            stripe_client()
+            .v1.payouts.retrieve(
+                payout.stripe_payout_id, options={"stripe_account": payout.destination}
+            )
+            .to_dict()
+            .get("status", "")
+        )
     with transaction.atomic():
         payout = Payout.objects.select_for_update().get(pk=payout.pk)
         if not payout.transfer_id:
@@ -729,11 +741,15 @@ def on_transfer_reversed(event: dict) -> None:
                 payout.amount_fen,
             )
             return
-        if payout.status == Payout.Status.PAID:
+        # (A bank payout still pending fails for want of money once the transfer is reversed:
+        # its payout.failed then finds the money already returned.)
+        if payout.status == Payout.Status.PAID or bank_status in ("paid", "in_transit"):
             logger.error(
-                "Transfer %s of paid payout %s was reversed: an operator must look at it",
+                "Transfer %s of payout %s was reversed while its bank payout is %s: not "
+                "returned to the driver's balance, an operator must look at it",
                 transfer["id"],
                 payout.public_id,
+                bank_status or payout.status,
             )
             return
         payout.status = Payout.Status.REVERSED

@@ -155,6 +155,12 @@ def _rewards(browser, base: str) -> None:
     _pdf_to_png(f"{base}/rewards/statements/{month}.pdf", page, "statement-pdf-zh")
     page.goto(f"{base}/rewards/rules/")
     _shoot(page, "reward-rules-zh")
+    # The demo has no Stripe keys: payouts and paid courses say payments are not configured.
+    page.goto(f"{base}/rewards/payouts/")
+    _shoot(page, "payouts-not-configured-zh")
+    page.goto(f"{base}/courses/")
+    page.locator("a[href*='ev-high-voltage-safety']").first.click()
+    _shoot(page, "paid-course-not-configured-zh")
     page.context.close()
     page = _signed_in(browser, base, "13900000004")
     page.goto(f"{base}/rewards/statements/{month}/")

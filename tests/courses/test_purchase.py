@@ -260,6 +260,11 @@ def test_a_seat_code_replaces_a_purchase_still_waiting(client, fake, paid, drive
     # Should the old session be paid after all, the place stays the seat's (a duplicate).
     pay(client, fake, payment)
     enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.source, enrollment.payment) == ("active", "voucher", None)
+    # Refunding that duplicate payment does not take away the place the seat gave.
+    refund(client, fake, payment)
+    assert payment.status == CheckoutPayment.Status.REFUNDED
+    enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.source) == ("active", "voucher")
 
 

@@ -446,6 +446,28 @@ def test_a_transfer_reversed_in_stripe_returns_the_money_once(client, fake, read
     assert ledger.check_invariants() == []
 
 
+def test_a_transfer_reversed_while_the_bank_payout_is_on_its_way_returns_nothing(
+    client, fake, ready, caplog
+):
+    """The money has left the connected account for the bank: putting it back on the
+    driver's balance too would pay it twice. An operator is told; the payout ends paid."""
+    driver, account = ready
+    payout = request(driver)
+    deliver(client, fake.pay_out(account.stripe_account_id, payout.stripe_payout_id, "in_transit"))
+    fake.client().v1.transfers.reversals.create(payout.transfer_id)
+    deliver(client, fake.events("transfer.reversed")[-1])
+    payout.refresh_from_db()
+    assert payout.status != Payout.Status.REVERSED
+    assert balances(driver)["payable"] == 0
+    assert "an operator must look at it" in caplog.text
+    deliver(client, fake.pay_out(account.stripe_account_id, payout.stripe_payout_id, "paid"))
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert balances(driver) == {"payable": 0, "in_transit": 0, "external": 0}
+    assert not Transaction.objects.filter(idempotency_key__endswith=":returned").exists()
+    assert ledger.check_invariants() == []
+
+
 def test_events_for_payouts_that_are_not_ours_are_ignored(client, fake, ready):
     _driver, account = ready
     deliver(
