@@ -48,11 +48,29 @@ def payments_on(settings, stripe_fake):  # noqa: F811 - the re-exported fixture
     yield stripe_fake
 
 
-def deliver(client, event: dict, secret: str = WEBHOOK_SECRET, *, timestamp: int | None = None):
+def deliver(
+    client,
+    event: dict,
+    secret: str = WEBHOOK_SECRET,
+    *,
+    timestamp: int | None = None,
+    may_fail: bool = False,
+):
     """POST ``event`` to the webhook, signed with ``secret``, as Stripe would; the event is
-    processed before this returns. Returns the response."""
+    processed before this returns. Returns the response.
+
+    A newly received event must have been processed without error (a handler that raised
+    would otherwise go unnoticed and the test pass for the wrong reason), unless the test
+    says the processing ``may_fail`` (an event that arrives before the one it depends on)."""
+    from cms.models import StripeEvent
+
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = client.post(WEBHOOK_PATH, **webhook_post_kwargs(event, secret, timestamp))
+    if response.status_code == 200 and response.json().get("status") == "received":
+        stored = StripeEvent.objects.get(event_id=event["id"])
+        assert may_fail or stored.processed_at is not None, (
+            f"{event['type']} {event['id']} was not processed: {stored.last_error}"
+        )
     return response
 
 
