@@ -74,6 +74,9 @@ MAX_SEATS_PER_PURCHASE = 500
 # An open session is offered again for this long; Stripe's sessions last 24 hours.
 SESSION_REUSE = timedelta(hours=23)
 HAS_PLACE = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+# A purchase waiting with no payment yet is being started by another request; after this long
+# that request is taken to have died, and a new start may begin.
+START_GRACE = timedelta(minutes=2)
 
 
 def _canonical(course: CoursePage) -> CoursePage:
@@ -129,6 +132,12 @@ def purchase_start(
                 and open_payment.created_at > timezone.now() - SESSION_REUSE
             ):
                 return open_payment  # the same session: paying twice is not possible
+            if open_payment is None and enrollment.updated_at > timezone.now() - START_GRACE:
+                # Another request (a double tap) is asking Stripe for a session right now.
+                raise ValidationError(
+                    _("Your purchase is already being started. Try again in a moment."),
+                    code="purchase_busy",
+                )
         if enrollment is None:
             try:
                 with transaction.atomic():

@@ -2,13 +2,15 @@
 only when Stripe's webhook confirms the payment, once; expiry and full refunds take it
 away, a partial refund does not."""
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.db.models.signals import post_save
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cms.models import CheckoutPayment, Organization
 from cms.payments import PaymentsNotConfigured, checkout_paid
@@ -266,6 +268,26 @@ def test_a_seat_code_replaces_a_purchase_still_waiting(client, fake, paid, drive
     assert payment.status == CheckoutPayment.Status.REFUNDED
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.source) == ("active", "voucher")
+
+
+def test_a_double_tap_starts_one_checkout(client, fake, paid, driver):
+    """The first tap has made the enrolment wait and is asking Stripe for a session; the
+    second must not ask for another (the driver could pay both)."""
+    Enrollment.objects.create(
+        user=driver, course=paid.course, status="pending_payment", source="purchase"
+    )
+    with pytest.raises(ValidationError) as busy:
+        payments.purchase_start(
+            user=driver, course=paid.course, success_url="https://x/ok", cancel_url="https://x/no"
+        )
+    assert busy.value.code == "purchase_busy"
+    assert not CheckoutPayment.objects.exists()
+    # A start that died long ago does not block the driver for ever.
+    Enrollment.objects.filter(user=driver).update(updated_at=timezone.now() - timedelta(minutes=5))
+    payment = payments.purchase_start(
+        user=driver, course=paid.course, success_url="https://x/ok", cancel_url="https://x/no"
+    )
+    assert payment.session_id and CheckoutPayment.objects.count() == 1
 
 
 def test_only_the_buyer_sees_the_purchase(client, fake, paid, driver):
