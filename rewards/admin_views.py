@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from cms.models import Organization
 from rewards import ledger, services
+from rewards.ledger import yuan
 from rewards.models import Account, Transaction
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
@@ -144,13 +145,6 @@ def upload(request):
         "rewards/admin/upload.html",
         {"form": form, "results": results, "counts": counts, "columns": COLUMNS},
     )
-
-
-def yuan(fen: int) -> str:
-    """12345 → "123.45", -5 → "-0.05": integer arithmetic, never a float."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def ledger_overview(request):

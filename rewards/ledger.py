@@ -56,6 +56,14 @@ class ReversalRefused(LedgerError):
     """The transaction is a reversal itself, or has been reversed already."""
 
 
+def yuan(fen: int) -> str:
+    """12345 → "123.45", 123456789 → "1,234,567.89", -5 → "-0.05": integer arithmetic, never a
+    float."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
 # --- accounts ------------------------------------------------------------------------------
 
 

@@ -48,7 +48,13 @@ from cms.payments import (
     stripe_handler,
 )
 from rewards import ledger
+from rewards.ledger import yuan
 from rewards.models import Account, Payout, PayoutAccount, Transaction
+
+
+def _money(fen: int) -> str:
+    return f"¥{yuan(fen)}"
+
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +126,6 @@ def connect_service_agreement() -> str:
     """ "full" (the default) or "recipient" (needed for cross-border payouts, e.g. when the
     platform's Stripe account is in another region than the drivers' accounts)."""
     return getattr(settings, "STRIPE_CONNECT_SERVICE_AGREEMENT", "") or "full"
-
-
-def _yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
 
 
 def _text(exc: Exception) -> str:
@@ -297,13 +297,13 @@ def payout_request(*, driver: User, amount_fen: int | None = None, currency: str
             if amount > available:
                 raise PayoutRefused(
                     _("You can pay out at most your balance of %(balance)s.")
-                    % {"balance": _yuan(available)},
+                    % {"balance": _money(available)},
                     code="too_large",
                 )
             if amount < minimum_fen():
                 raise PayoutRefused(
                     _("The smallest payout is %(minimum)s; your balance is %(balance)s.")
-                    % {"minimum": _yuan(minimum_fen()), "balance": _yuan(available)},
+                    % {"minimum": _money(minimum_fen()), "balance": _money(available)},
                     code="too_small",
                 )
             payout = Payout.objects.create(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from rewards import rules, services
+from rewards.ledger import yuan
 from rewards.models import DriverLink, LinkRequest, RuleVersion
 from rewards.policy import effective_policy
 
@@ -143,24 +144,20 @@ def _hours(minutes: int) -> str:
     return f"{hours}" if not rest else f"{hours}:{rest:02d}"
 
 
-def _yuan(fen: int | None) -> str:
-    fen = fen or 0
-    return f"{fen // 100:,}.{fen % 100:02d}"
-
-
 def _terms(version: RuleVersion) -> dict:
     """What a version pays for, ready for the template (amounts in yuan)."""
     params = version.params or {}
-    terms = {"version": version, "kind": version.kind, "amount": _yuan(version.amount_fen)}
+    terms = {"version": version, "kind": version.kind, "amount": yuan(version.amount_fen or 0)}
     if version.kind == RuleVersion.Kind.SKILL_ALLOWANCE:
         terms["levels"] = [
-            {"level": level, "amount": _yuan(fen)}
+            {"level": level, "amount": yuan(fen)}
             for level, fen in sorted(params.get("per_level_fen", {}).items())
             if fen
         ]
     elif version.kind == RuleVersion.Kind.TIER:
         terms["tiers"] = [
-            {**tier, "amount": _yuan(tier.get("amount_fen"))} for tier in params.get("tiers", [])
+            {**tier, "amount": yuan(tier.get("amount_fen") or 0)}
+            for tier in params.get("tiers", [])
         ]
     else:
         terms.update(params)
