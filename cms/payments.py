@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from cms.models import CheckoutPayment, CheckoutRefund, StripeEvent
+from cms.models import CheckoutPayment, CheckoutRefund, PaymentAlert, StripeEvent
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,13 @@ __all__ = [
     "EventNotReady",
     "PaymentError",
     "PaymentsNotConfigured",
+    "checkout_expire",
     "checkout_expired",
     "checkout_paid",
     "checkout_refunded",
     "checkout_start",
+    "payment_alert",
+    "payment_alert_resolve",
     "payments_configured",
     "stripe_client",
     "stripe_event_process",
@@ -64,6 +67,9 @@ RETRY_AFTER = timedelta(minutes=5)
 # ...and then no more often than every RETRY_AFTER * 2**(attempts-1), at most every 6 hours.
 RETRY_MAX_INTERVAL = timedelta(hours=6)
 RETRY_BATCH = 500
+# A Checkout Session can be paid for this long (Stripe allows 30 minutes to 24 hours). Short,
+# so that a forgotten session cannot be paid long after the buyer gave up.
+CHECKOUT_LIFETIME = timedelta(hours=1)
 
 # --- signals --------------------------------------------------------------------------------
 # Sent inside the processing transaction of the Stripe event that caused them, once per
@@ -102,6 +108,48 @@ class PaymentError(Exception):
 class EventNotReady(Exception):
     """Raised by a handler when an event cannot be applied yet (it arrived before one it
     depends on). The event stays unprocessed and is tried again later."""
+
+
+# --- alerts for operators --------------------------------------------------------------------
+
+
+def payment_alert(
+    kind: str,
+    reference: str,
+    message: str,
+    *,
+    amount_fen: int | None = None,
+    currency: str = "",
+) -> PaymentAlert:
+    """Tell the operators about something with money that code must not settle alone. Once per
+    (kind, reference): raising it again (a redelivered event, the next retry) returns the
+    existing alert, resolved or not. Also logged as an error. Joins the caller's transaction,
+    so an alert raised by a handler that then fails is rolled back with it and raised again on
+    the retry."""
+    kind = PaymentAlert.Kind(kind).value
+    reference = str(reference)[:255]
+    logger.error("Payment alert %s for %s: %s", kind, reference, message)
+    with transaction.atomic():
+        alert, _created = PaymentAlert.objects.get_or_create(
+            kind=kind,
+            reference=reference,
+            defaults={"message": message, "amount_fen": amount_fen, "currency": currency},
+        )
+    return alert
+
+
+def payment_alert_resolve(alert: PaymentAlert, *, user, resolution: str) -> PaymentAlert:
+    """An operator says what was done about the alert. The note is required."""
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ValueError(_("Say what was done about it."))
+    updated = PaymentAlert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=user, resolution=resolution
+    )
+    alert.refresh_from_db()
+    if not updated:
+        raise ValueError(_("This alert was already resolved."))
+    return alert
 
 
 # --- configuration and client ---------------------------------------------------------------
@@ -260,6 +308,7 @@ def checkout_start(
         "success_url": success_url,
         "cancel_url": cancel_url,
         "locale": _checkout_locale(),
+        "expires_at": int((timezone.now() + CHECKOUT_LIFETIME).timestamp()),
     }
     if "wechat_pay" in methods:
         params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
@@ -282,6 +331,31 @@ def checkout_start(
     payment.session_url = session.url or ""
     payment.save(update_fields=["session_id", "session_url"])
     return payment
+
+
+def checkout_expire(payment: CheckoutPayment) -> str:
+    """Close a pending payment's Checkout Session at Stripe so that it can no longer be paid
+    (before starting another for the same thing). Returns the session's status afterwards:
+    ``"expired"``, or ``"complete"`` (it was paid, or a payment is under way: start nothing
+    new; the webhook will say). Our record changes when Stripe's event arrives. Raises
+    PaymentError if Stripe cannot be asked."""
+    if not payment.session_id:
+        return "expired"
+    client = stripe_client()
+    try:
+        return client.v1.checkout.sessions.expire(payment.session_id).status
+    except stripe.InvalidRequestError:
+        pass  # no longer open: find out what it is
+    except stripe.StripeError as exc:
+        raise PaymentError(
+            _("The payment service could not be reached. Nothing was charged; try again.")
+        ) from exc
+    try:
+        return client.v1.checkout.sessions.retrieve(payment.session_id).status
+    except stripe.StripeError as exc:
+        raise PaymentError(
+            _("The payment service could not be reached. Nothing was charged; try again.")
+        ) from exc
 
 
 # --- webhook handler registry ---------------------------------------------------------------
@@ -445,15 +519,16 @@ def _mark_paid(payment: CheckoutPayment, session: dict) -> None:
     amount_total = session.get("amount_total")
     currency = (session.get("currency") or "").upper()
     if amount_total != payment.amount_fen or currency != payment.currency:
-        # Impossible unless something is very wrong: record it, but money was received.
-        logger.error(
-            "Checkout %s paid %s %s, expected %s %s (payment %s)",
-            session.get("id"),
-            amount_total,
-            currency,
-            payment.amount_fen,
-            payment.currency,
-            payment.public_id,
+        # Impossible unless something is very wrong (a price changed on Stripe's side, a
+        # promotion code): the money was received, so the purchase goes ahead and an operator
+        # decides (reconciliation reports the difference too).
+        payment_alert(
+            PaymentAlert.Kind.AMOUNT_MISMATCH,
+            str(payment.public_id),
+            f"Checkout {session.get('id')} was paid {amount_total} {currency}, but "
+            f"{payment.amount_fen} {payment.currency} was asked ({payment.description}).",
+            amount_fen=amount_total if isinstance(amount_total, int) else None,
+            currency=currency,
         )
     if payment.status != CheckoutPayment.Status.PENDING:
         logger.warning(
@@ -579,15 +654,72 @@ def _charge_refunded(event: dict) -> None:
         # failed and canceled ones never.
         if refund.get("status") != "succeeded" or refund["id"] in known:
             continue
-        amount = int(refund["amount"])
-        record = CheckoutRefund.objects.create(
-            refund_id=refund["id"], payment=payment, amount_fen=amount
-        )
-        known.add(record.refund_id)
-        payment.amount_refunded_fen = min(payment.amount_fen, payment.amount_refunded_fen + amount)
-        full = payment.amount_refunded_fen >= payment.amount_fen
-        payment.status = (
-            CheckoutPayment.Status.REFUNDED if full else CheckoutPayment.Status.PARTIALLY_REFUNDED
-        )
-        payment.save(update_fields=["amount_refunded_fen", "status"])
-        checkout_refunded.send(sender=CheckoutPayment, payment=payment, refund=record, full=full)
+        _record_refund(payment, refund["id"], int(refund["amount"]))
+        known.add(refund["id"])
+
+
+def _record_refund(payment: CheckoutPayment, refund_id: str, amount: int) -> CheckoutRefund:
+    """Record money given back on a locked, paid payment (a refund, or a lost dispute) and
+    signal it, once per ``refund_id``."""
+    amount = min(amount, payment.amount_fen - payment.amount_refunded_fen)
+    record = CheckoutRefund.objects.create(refund_id=refund_id, payment=payment, amount_fen=amount)
+    payment.amount_refunded_fen += amount
+    full = payment.amount_refunded_fen >= payment.amount_fen
+    payment.status = (
+        CheckoutPayment.Status.REFUNDED if full else CheckoutPayment.Status.PARTIALLY_REFUNDED
+    )
+    payment.save(update_fields=["amount_refunded_fen", "status"])
+    checkout_refunded.send(sender=CheckoutPayment, payment=payment, refund=record, full=full)
+    return record
+
+
+@stripe_handler(
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+)
+def _charge_disputed(event: dict) -> None:
+    """A customer's bank disputes one of our charges (a chargeback). Stripe takes the amount
+    off the balance at once; an operator answers with evidence in Stripe's dashboard, so they
+    are told. A lost dispute is money given back for good: recorded and signalled like a
+    refund (a course's access ends, the ledger books it), once. A won one changes nothing."""
+    if event.get("account"):
+        return
+    client = stripe_client()
+    dispute = client.v1.disputes.retrieve(event["data"]["object"]["id"]).to_dict()
+    charge = client.v1.charges.retrieve(_id_of(dispute.get("charge"))).to_dict()
+    payment = _payment_for_charge(charge)
+    if payment is None:
+        logger.info("Ignoring %s for charge %s: not ours", event["type"], charge["id"])
+        return
+    payment = CheckoutPayment.objects.select_for_update().get(pk=payment.pk)
+    if not payment.is_paid:
+        raise EventNotReady(f"payment {payment.public_id} is {payment.status}, not paid yet")
+    amount = int(dispute.get("amount") or 0)
+    currency = str(dispute.get("currency") or payment.currency).upper()
+    payment_alert(
+        PaymentAlert.Kind.CHARGE_DISPUTED,
+        dispute["id"],
+        f"The customer's bank disputes charge {charge['id']} ({payment.description}, payment "
+        f"{payment.public_id}; reason: {dispute.get('reason') or '-'}). Answer with evidence in "
+        f"Stripe's dashboard before the deadline.",
+        amount_fen=amount,
+        currency=currency,
+    )
+    if dispute.get("status") != "lost":
+        return
+    if CheckoutRefund.objects.filter(refund_id=dispute["id"]).exists():
+        return
+    if payment.amount_refunded_fen >= payment.amount_fen:
+        return  # refunded in full already: nothing more can be taken back from the buyer
+    record = _record_refund(payment, dispute["id"], amount)
+    payment_alert(
+        PaymentAlert.Kind.DISPUTE_LOST,
+        dispute["id"],
+        f"Dispute {dispute['id']} of charge {charge['id']} was lost: {record.amount_fen} fen "
+        f"taken back, recorded as a refund of payment {payment.public_id}.",
+        amount_fen=record.amount_fen,
+        currency=currency,
+    )

@@ -8,11 +8,12 @@ from django.urls import include, path, reverse
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.menu import AdminOnlyMenuItem
 
 from cms import payments, tasks
-from cms.models import CheckoutPayment, StripeEvent
+from cms.models import CheckoutPayment, PaymentAlert, StripeEvent
 from cms.viewsets import _operators_only, api_key_urls, organization_viewset
 
 STRIPE_ADMIN_ROWS = 100
@@ -60,6 +61,10 @@ def stripe_index(request):
             ],
             "events": events[:STRIPE_ADMIN_ROWS],
             "unprocessed_count": StripeEvent.objects.filter(processed_at__isnull=True).count(),
+            "alerts": PaymentAlert.objects.filter(resolved_at__isnull=True),
+            "resolved_alerts": PaymentAlert.objects.filter(resolved_at__isnull=False)
+            .select_related("resolved_by")
+            .order_by("-resolved_at")[:20],
             "only_unprocessed": only_unprocessed,
         },
     )
@@ -100,9 +105,46 @@ def stripe_event_retry(request, pk: int):
     return redirect("cms_stripe:event", pk=event.pk)
 
 
+@_operators_only
+@require_POST
+def stripe_alert_resolve(request, pk: int):
+    alert = get_object_or_404(PaymentAlert, pk=pk)
+    try:
+        payments.payment_alert_resolve(
+            alert, user=request.user, resolution=request.POST.get("resolution", "")
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _gettext("The alert is marked resolved."))
+    return redirect(reverse("cms_stripe:index") + "#alerts")
+
+
+class PaymentAlertsPanel(Component):
+    """On the admin dashboard of operators: how many payment alerts wait for them."""
+
+    order = 50
+    template_name = "cms/admin/stripe/alerts_panel.html"
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def get_context_data(self, parent_context=None):
+        return {"count": self.count, "url": reverse("cms_stripe:index") + "#alerts"}
+
+
+@hooks.register("construct_homepage_panels")
+def add_payment_alerts_panel(request, panels):
+    if request.user.is_superuser:
+        count = PaymentAlert.objects.filter(resolved_at__isnull=True).count()
+        if count:
+            panels.append(PaymentAlertsPanel(count))
+
+
 stripe_urls = (
     [
         path("", stripe_index, name="index"),
+        path("alerts/<int:pk>/resolve/", stripe_alert_resolve, name="alert_resolve"),
         path("events/<int:pk>/", stripe_event_detail, name="event"),
         path("events/<int:pk>/retry/", stripe_event_retry, name="event_retry"),
     ],
@@ -124,3 +166,4 @@ def register_stripe_menu_item():
         icon_name="list-ul",
         order=910,
     )
+

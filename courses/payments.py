@@ -39,14 +39,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cms.models import CheckoutPayment, Organization, User
+from cms.models import CheckoutPayment, Organization, PaymentAlert, User
 from cms.payments import (
+    CHECKOUT_LIFETIME,
     PaymentError,
     PaymentsNotConfigured,
+    checkout_expire,
     checkout_expired,
     checkout_paid,
     checkout_refunded,
     checkout_start,
+    payment_alert,
     payments_configured,
 )
 from courses.models import CoursePage, Enrollment, SeatPool, Voucher
@@ -71,8 +74,9 @@ __all__ = [
 COURSE = CheckoutPayment.Purpose.COURSE
 SEATS = CheckoutPayment.Purpose.SEATS
 MAX_SEATS_PER_PURCHASE = 500
-# An open session is offered again for this long; Stripe's sessions last 24 hours.
-SESSION_REUSE = timedelta(hours=23)
+# An open session is offered again for this long; after that it is closed at Stripe and a new
+# one started (a session lives CHECKOUT_LIFETIME).
+SESSION_REUSE = CHECKOUT_LIFETIME - timedelta(minutes=10)
 HAS_PLACE = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
 # A purchase waiting with no payment yet is being started by another request; after this long
 # that request is taken to have died, and a new start may begin.
@@ -112,6 +116,7 @@ def purchase_start(
     if not payments_configured():
         raise PaymentsNotConfigured()
 
+    stale = None
     with transaction.atomic():
         enrollment = (
             Enrollment.objects.select_for_update(of=("self",))
@@ -152,10 +157,35 @@ def purchase_start(
                     _("Your purchase is already being started. Try again in a moment."),
                     code="purchase_busy",
                 ) from None
-        else:  # cancelled (expired, refunded) or pending with a session no longer usable
+        else:  # cancelled (expired, refunded) or pending with a session no longer offered
+            if (
+                enrollment.status == Enrollment.Status.PENDING_PAYMENT
+                and enrollment.payment is not None
+                and enrollment.payment.status == CheckoutPayment.Status.PENDING
+            ):
+                stale = enrollment.payment  # closed at Stripe below, before a new one starts
             enrollment.status = Enrollment.Status.PENDING_PAYMENT
             enrollment.source = Enrollment.Source.PURCHASE
-            enrollment.save(update_fields=["status", "source", "updated_at"])
+            # Forgetting the payment makes a double tap wait (START_GRACE); should the old
+            # session have been paid meanwhile, its webhook still opens this enrolment.
+            enrollment.payment = None
+            enrollment.save(update_fields=["status", "source", "payment", "updated_at"])
+
+    try:
+        stale_status = checkout_expire(stale) if stale is not None else "expired"
+    except PaymentError:
+        Enrollment.objects.filter(
+            pk=enrollment.pk, status=Enrollment.Status.PENDING_PAYMENT
+        ).update(status=Enrollment.Status.CANCELLED, updated_at=timezone.now())
+        raise
+    if stale_status != "expired":
+        raise ValidationError(
+            _(
+                "Your earlier payment for this course went through or is under way. The "
+                "course opens as soon as it is confirmed; you are not charged twice."
+            ),
+            code="purchase_paid",
+        )
 
     # Stripe is called outside any transaction: no row stays locked while it answers.
     try:
@@ -250,13 +280,14 @@ def _course_paid(payment: CheckoutPayment) -> None:
         return
     if enrollment.status in HAS_PLACE:
         if enrollment.payment_id != payment.pk:
-            logger.warning(
-                "Course payment %s arrived for enrolment %s, which already has a place "
-                "(%s, payment %s): a duplicate payment to refund.",
-                payment.public_id,
-                enrollment.public_id,
-                enrollment.source,
-                enrollment.payment_id,
+            payment_alert(
+                PaymentAlert.Kind.DUPLICATE_PAYMENT,
+                str(payment.public_id),
+                f"Course payment {payment.public_id} ({payment.description}, charge "
+                f"{payment.charge_id or '-'}) arrived for enrolment {enrollment.public_id}, "
+                f"which already has a place ({enrollment.source}): refund it in Stripe.",
+                amount_fen=payment.amount_fen,
+                currency=payment.currency,
             )
         return
     # Waiting (or cancelled meanwhile, e.g. a failed second attempt): the money arrived,

@@ -2,6 +2,7 @@
 onboarding), "Pay out my balance", and their payouts with status and reason."""
 
 import logging
+from functools import wraps
 
 import stripe
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from cms.models import User
 from cms.payments import PaymentsNotConfigured, payments_configured
 from rewards import payouts
 from rewards.models import Payout, PayoutAccount
@@ -20,7 +22,20 @@ logger = logging.getLogger(__name__)
 PAYOUTS_SHOWN = 50
 
 
-@login_required
+def drivers_only(view):
+    """Signed-in drivers only: authors, platform staff and operators have no payable balance
+    and must not open a Stripe account as a driver (403 with a page that says so)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.role != User.Role.DRIVER:
+            return render(request, "rewards/drivers_only.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+@drivers_only
 @require_http_methods(["GET", "POST"])
 def payouts_page(request):
     if request.method == "POST":
@@ -75,7 +90,7 @@ def _pay_out(request) -> None:
     )
 
 
-@login_required
+@drivers_only
 @require_http_methods(["GET", "POST"])
 def payouts_connect(request):
     """POST: start (or continue) onboarding at Stripe. GET is Stripe's refresh address (the
@@ -101,7 +116,7 @@ def payouts_connect(request):
     return redirect(url)
 
 
-@login_required
+@drivers_only
 def payouts_return(request):
     """Stripe sends the driver back here after onboarding: ask Stripe where it stands."""
     account = PayoutAccount.objects.filter(driver=request.user).first()

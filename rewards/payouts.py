@@ -16,9 +16,16 @@ The "sent" posting is made at once under the driver's row lock, so the floor of 
 account (and one unfinished payout per driver) means concurrent requests never pay more than
 is owed. A task then creates the transfer to the connected account and the payout to the bank,
 each with an idempotency key derived from the payout (`payout:{id}:transfer`,
-`payout:{id}:payout`), so a retry after a timeout or a 500 never pays twice. Transient errors
-leave the payout pending with the error; `payouts_retry` (beat) sends it again. A refusal that
-retrying cannot change (Stripe's 4xx) fails the payout and returns the money.
+`payout:{id}:payout`), so a retry after a timeout or a 500 never pays twice; Stripe forgets
+those keys after 24 hours, so a retry that late first looks for the transfer and the bank
+payout an earlier attempt made. Transient errors leave the payout pending with the error;
+`payouts_retry` (beat) sends it again, and an operator is alerted (`PaymentAlert`) when it is
+still not sent after 20 hours. A refusal that retrying cannot change (Stripe's 4xx) fails the
+payout and returns the money. A payout the bank returns after it was paid is taken back from
+the connected account (a transfer reversal) and returned to the driver's balance:
+
+    returned   payout     external −X, driver payable +X                  payout:{id}:returned
+    after paid
 
 Webhooks (``payout.*``, ``transfer.created``, ``transfer.reversed``) find the payout by the
 metadata we put on the Stripe objects, fetch the current object from Stripe (events come late,
@@ -39,10 +46,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cms.models import User
+from cms.models import PaymentAlert, User
 from cms.payments import (
     EventNotReady,
     PaymentsNotConfigured,
+    payment_alert,
     payments_configured,
     stripe_client,
     stripe_handler,
@@ -66,6 +74,11 @@ RETRY_MAX = timedelta(hours=6)
 UNSENT_AFTER = timedelta(minutes=5)
 # An in-transit payout not heard of for this long is checked with Stripe by the sweeper.
 SYNC_AFTER = timedelta(days=1)
+# A payout still not sent this long after it was requested is shown to the operators (well
+# before Stripe forgets the idempotency keys, after 24 hours).
+DELAYED_AFTER = timedelta(hours=20)
+# Stripe keeps idempotency keys at least 24 hours; after this, retries look before they create.
+IDEMPOTENCY_KEYS_KEPT = timedelta(hours=23)
 
 # Stripe's payout failure codes, in words a driver understands (and we can translate).
 FAILURE_MESSAGES = {
@@ -214,6 +227,8 @@ def _create_account(driver: User) -> PayoutAccount:
 def payout_account_link(*, driver: User, return_url: str, refresh_url: str) -> str:
     """The Stripe address where the driver (re)starts or completes onboarding. Creates their
     Express account the first time. Raises PaymentsNotConfigured or stripe.StripeError."""
+    if driver.role != User.Role.DRIVER:
+        raise ValueError("only drivers connect a payout account")
     if not payments_configured():
         raise PaymentsNotConfigured()
     account = PayoutAccount.objects.filter(driver=driver).first() or _create_account(driver)
@@ -270,6 +285,8 @@ def payout_request(*, driver: User, amount_fen: int | None = None, currency: str
     """Pay out the driver's whole payable balance (or ``amount_fen`` of it). Raises
     PayoutRefused (nothing written) when payouts are off, the account is not ready, another
     payout is unfinished, or the amount is below the minimum or above the balance."""
+    if driver.role != User.Role.DRIVER:
+        raise PayoutRefused(_("Payouts are for drivers' own earnings."), code="not_driver")
     if not payments_configured():
         raise PayoutRefused(str(PaymentsNotConfigured()), code="not_configured")
     if amount_fen is not None and type(amount_fen) is not int:
@@ -361,7 +378,32 @@ def _note_error(payout: Payout, exc: Exception) -> Payout:
     )
     logger.warning("Payout %s not sent yet (attempt %d): %s", payout.public_id, attempts, exc)
     payout.refresh_from_db()
+    if timezone.now() - payout.created_at >= DELAYED_AFTER:
+        # Retries go on (each looks for what an earlier attempt made first, since Stripe's
+        # idempotency keys are gone after 24 hours), but a person should know.
+        payment_alert(
+            PaymentAlert.Kind.PAYOUT_DELAYED,
+            str(payout.public_id),
+            f"Payout {payout.public_id} to {payout.destination} has not been sent after "
+            f"{attempts} attempts since {payout.created_at:%Y-%m-%d %H:%M} UTC; last error: "
+            f"{payout.last_error}",
+            amount_fen=payout.amount_fen,
+            currency=payout.currency,
+        )
     return payout
+
+
+def _find_bank_payout(client, payout: Payout):
+    """The bank payout an earlier attempt made on the driver's account, if any (found by the
+    metadata we set, among the account's payouts since the request)."""
+    since = int((payout.created_at - timedelta(minutes=5)).timestamp())
+    listed = client.v1.payouts.list(
+        {"created": {"gte": since}, "limit": 100}, {"stripe_account": payout.destination}
+    )
+    for remote in listed.auto_paging_iter():
+        if (remote.to_dict().get("metadata") or {}).get("payout") == str(payout.public_id):
+            return remote
+    return None
 
 
 def payout_send(payout_pk: int) -> Payout:
@@ -376,7 +418,14 @@ def payout_send(payout_pk: int) -> Payout:
     except PaymentsNotConfigured as exc:
         return _note_error(payout, exc)
     currency = payout.currency.lower()
+    # Stripe forgets idempotency keys after 24 hours: a retry later than that first looks for
+    # what an earlier attempt may have made (by the metadata and transfer group we set).
+    keys_may_be_gone = payout.attempts > 0 and (
+        timezone.now() - payout.created_at >= IDEMPOTENCY_KEYS_KEPT
+    )
     try:
+        if not payout.transfer_id and keys_may_be_gone:
+            _find_transfer_id(payout)
         if not payout.transfer_id:
             transfer = client.v1.transfers.create(
                 {
@@ -394,7 +443,8 @@ def payout_send(payout_pk: int) -> Payout:
             )
             Payout.objects.filter(pk=payout.pk, transfer_id="").update(transfer_id=transfer.id)
             payout.transfer_id = transfer.id
-        remote = client.v1.payouts.create(
+        remote = _find_bank_payout(client, payout) if keys_may_be_gone else None
+        remote = remote or client.v1.payouts.create(
             {
                 "amount": payout.amount_fen,
                 "currency": currency,
@@ -510,11 +560,16 @@ def _settle(payout: Payout) -> None:
     if payout.status == Payout.Status.PAID:
         return
     if payout.money_returned:
-        logger.error(
-            "Stripe says payout %s was paid, but its money was returned to the driver (%s): "
-            "an operator must look at it",
-            payout.public_id,
-            payout.status,
+        # Paid out of the connected account after we returned the money to the driver's
+        # balance (a reversal of the transfer and a payout racing): paid twice, for a person.
+        payment_alert(
+            PaymentAlert.Kind.OTHER,
+            f"payout:{payout.public_id}:paid-after-return",
+            f"Stripe says bank payout {payout.stripe_payout_id} of payout {payout.public_id} "
+            f"was paid, but the money was already returned to the driver's balance "
+            f"({payout.get_status_display()}): the driver may be paid twice.",
+            amount_fen=payout.amount_fen,
+            currency=payout.currency,
         )
         return
     currency = payout.currency
@@ -544,7 +599,7 @@ def _find_transfer_id(payout: Payout) -> str:
         {"transfer_group": payout.transfer_group, "limit": 10}
     )
     for transfer in listed.data:
-        if (transfer.metadata or {}).get("payout") == str(payout.public_id):
+        if (transfer.to_dict().get("metadata") or {}).get("payout") == str(payout.public_id):
             payout.transfer_id = transfer.id
             payout.save(update_fields=["transfer_id", "updated_at"])
             return transfer.id
@@ -598,14 +653,10 @@ def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -
     money to the driver's payable balance. Call with the payout locked."""
     if payout.money_returned:
         return
-    if payout.status == Payout.Status.PAID:
-        logger.error(
-            "Stripe says paid payout %s failed (%s): an operator must look at it",
-            payout.public_id,
-            code,
-        )
-        return
     transfer_id = payout.transfer_id if not from_event else _find_transfer_id(payout)
+    if payout.status == Payout.Status.PAID:
+        _fail_after_paid(payout, code=code, message=message, transfer_id=transfer_id)
+        return
     if transfer_id:
         payout.transfer_reversal_id = _reverse_transfer(payout)
     elif from_event:
@@ -626,6 +677,59 @@ def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -
         ]
     )
     _return_money(payout)
+
+
+def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: str) -> None:
+    """The bank sent a paid payout back (Stripe: paid, then failed, days later). The money is
+    on the driver's connected account again: take it back with a reversal of the transfer and
+    return it to the driver's payable balance, so they can pay out again once their bank
+    details are right. The "settled" posting stays (it happened); "returned" moves the money
+    from outside back to the driver. An operator is told either way."""
+    if not transfer_id:
+        raise EventNotReady(f"the transfer of paid payout {payout.public_id} is not known yet")
+    payout.transfer_reversal_id = _reverse_transfer(payout)
+    payout.status = Payout.Status.FAILED
+    payout.failure_code = (code or "")[:100]
+    payout.failure_message = message or ""
+    payout.save(
+        update_fields=[
+            "status",
+            "failure_code",
+            "failure_message",
+            "transfer_reversal_id",
+            "transfer_id",
+            "updated_at",
+        ]
+    )
+    currency = payout.currency
+    ledger.post_transaction(
+        idempotency_key=payout.returned_key,
+        kind=Transaction.Kind.PAYOUT,
+        legs=[
+            (ledger.external_account(currency), -payout.amount_fen),
+            (ledger.driver_payable_account(payout.driver, currency), payout.amount_fen),
+        ],
+        description=(
+            f"Payout {payout.public_id} returned by the bank after it was paid; back on the "
+            f"driver's balance"
+        ),
+        metadata={
+            "payout": str(payout.public_id),
+            "stage": "returned",
+            "after": "settled",
+            "stripe_transfer_reversal": payout.transfer_reversal_id,
+        },
+    )
+    payment_alert(
+        PaymentAlert.Kind.PAYOUT_RETURNED_AFTER_PAID,
+        str(payout.public_id),
+        f"The bank returned payout {payout.public_id} ({payout.stripe_payout_id}) after it was "
+        f"paid ({code}: {message}). The transfer was reversed ({payout.transfer_reversal_id}) "
+        f"and the money is back on the driver's balance; check the driver's bank details "
+        f"with them.",
+        amount_fen=payout.amount_fen,
+        currency=currency,
+    )
 
 
 def failure_reason(payout: Payout) -> str:
@@ -732,24 +836,27 @@ def on_transfer_reversed(event: dict) -> None:
         if payout.money_returned:
             return
         if (transfer.get("amount_reversed") or 0) < payout.amount_fen:
-            logger.error(
-                "Transfer %s of payout %s was partly reversed (%s of %s fen): not booked, an "
-                "operator must look at it",
+            payment_alert(
+                PaymentAlert.Kind.TRANSFER_PARTLY_REVERSED,
                 transfer["id"],
-                payout.public_id,
-                transfer.get("amount_reversed"),
-                payout.amount_fen,
+                f"Transfer {transfer['id']} of payout {payout.public_id} was partly reversed "
+                f"({transfer.get('amount_reversed')} of {payout.amount_fen} fen): not booked; "
+                f"book or explain it.",
+                amount_fen=transfer.get("amount_reversed"),
+                currency=payout.currency,
             )
             return
         # (A bank payout still pending fails for want of money once the transfer is reversed:
         # its payout.failed then finds the money already returned.)
         if payout.status == Payout.Status.PAID or bank_status in ("paid", "in_transit"):
-            logger.error(
-                "Transfer %s of payout %s was reversed while its bank payout is %s: not "
-                "returned to the driver's balance, an operator must look at it",
+            payment_alert(
+                PaymentAlert.Kind.TRANSFER_REVERSED_PAID,
                 transfer["id"],
-                payout.public_id,
-                bank_status or payout.status,
+                f"Transfer {transfer['id']} of payout {payout.public_id} was reversed while "
+                f"its bank payout is {bank_status or payout.status}: not returned to the "
+                f"driver's balance (they would be paid twice). Find out who reversed it.",
+                amount_fen=payout.amount_fen,
+                currency=payout.currency,
             )
             return
         payout.status = Payout.Status.REVERSED

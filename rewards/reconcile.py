@@ -7,6 +7,7 @@ object; each side's amounts for one object are summed and compared:
     Stripe balance transaction       ledger transaction          found by
     charge, payment        ch_…  +X  sale or deposit             metadata stripe_charge
     refund, payment_refund re_…  −X  refund                      metadata stripe_refund
+    adjustment (dispute)   dp_…  −X  refund (dispute lost)       metadata stripe_refund
     transfer               tr_…  −X  payout:…:sent               the payout's transfer
     transfer_refund        trr_… +X  payout:…:returned           the payout's reversal
 
@@ -21,8 +22,8 @@ the platform's or the driver's, and are not booked. The gross ``amount`` of each
 transaction is compared, and the fees are totalled in the report. Balance transactions that are
 outside the ledger by design (payouts of the platform's own balance to Roadwise's bank, Stripe's
 separate fee charges) are counted but are not differences. Everything else in Stripe (an
-adjustment, a dispute, anything unknown) is a difference until an operator books or explains
-it.
+adjustment, an open dispute, anything unknown) is a difference until an operator books or
+explains it; a dispute that was won nets to zero in Stripe and is not a difference.
 
 Differences: in Stripe but not in the ledger; in the ledger but not in Stripe; amounts (or
 currencies) that differ. To keep the edges of the period quiet, both sides are read a day beyond
@@ -276,6 +277,9 @@ def reconcile(since: datetime, until: datetime | None = None) -> Report:
         stripe_amount = sum(i.amount for i in stripe_list) if stripe_list else None
         ledger_amount = sum(i.amount for i in ledger_list) if ledger_list else None
         currencies = {i.currency for i in stripe_list + ledger_list}
+        if not ledger_list and stripe_amount == 0:
+            report.matched += 1  # e.g. a dispute won: withdrawn and given back, nothing to book
+            continue
         if not ledger_list:
             problem = MISSING_IN_LEDGER
         elif not stripe_list:

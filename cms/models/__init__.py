@@ -5,7 +5,7 @@ from .api_keys import PlatformApiKey
 from .identity import Organization, User, UserManager
 from .otp import OneTimeCode, OutboundSms
 from .pages import HomePage, PartnerIndexPage, PartnerPage
-from .payments import CheckoutPayment, CheckoutRefund, StripeEvent
+from .payments import CheckoutPayment, CheckoutRefund, PaymentAlert, StripeEvent
 
 __all__ = [
     "CheckoutPayment",
@@ -16,6 +16,7 @@ __all__ = [
     "OutboundSms",
     "PartnerIndexPage",
     "PartnerPage",
+    "PaymentAlert",
     "PlatformApiKey",
     "StripeEvent",
     "User",

@@ -105,7 +105,8 @@ class CheckoutPayment(models.Model):
 
 
 class CheckoutRefund(models.Model):
-    """A refund Stripe made on a Checkout payment, recorded once so it is signalled once."""
+    """A refund Stripe made on a Checkout payment, recorded once so it is signalled once. A lost
+    dispute (chargeback) is recorded the same way, under the dispute's id (``dp_…``)."""
 
     refund_id = models.CharField(_("Stripe refund"), max_length=255, unique=True)
     payment = models.ForeignKey(
@@ -157,3 +158,52 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class PaymentAlert(models.Model):
+    """Something about money that code must not decide alone and an operator has to look at
+    (a bank payout returned after it was paid, a charge disputed, an amount Stripe received
+    that differs from what we asked). Raised once per (kind, reference) by
+    `cms.payments.payment_alert`, listed in the admin's Stripe page until an operator marks it
+    resolved with a note."""
+
+    class Kind(models.TextChoices):
+        AMOUNT_MISMATCH = "amount_mismatch", _("Paid amount differs from the price")
+        DUPLICATE_PAYMENT = "duplicate_payment", _("Paid twice for one thing")
+        CHARGE_DISPUTED = "charge_disputed", _("Charge disputed by the customer")
+        DISPUTE_LOST = "dispute_lost", _("Dispute lost: money taken back")
+        PAYOUT_RETURNED_AFTER_PAID = "payout_returned", _("Bank returned a paid payout")
+        PAYOUT_DELAYED = "payout_delayed", _("Payout not sent for a long time")
+        TRANSFER_REVERSED_PAID = "transfer_reversed_paid", _("Transfer reversed after payout")
+        TRANSFER_PARTLY_REVERSED = "transfer_partly_reversed", _("Transfer partly reversed")
+        OTHER = "other", _("Other")
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    reference = models.CharField(
+        _("reference"), max_length=255, help_text=_("The Stripe object or our record concerned.")
+    )
+    message = models.TextField(_("what happened"))
+    amount_fen = models.BigIntegerField(_("amount (fen)"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    resolution = models.TextField(_("what was done"), blank=True)
+
+    class Meta:
+        verbose_name = _("payment alert")
+        verbose_name_plural = _("payment alerts")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference"], name="cms_paymentalert_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reference}"

@@ -12,7 +12,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from cms import payments, tasks
-from cms.models import CheckoutPayment, CheckoutRefund, StripeEvent
+from cms.models import CheckoutPayment, CheckoutRefund, PaymentAlert, StripeEvent
 from cms.payments import checkout_start
 from tests.concurrency import race
 from tests.payments import (
@@ -769,3 +769,55 @@ def test_on_a_worker_the_task_retries_with_backoff(client, fake, register, monke
     assert countdowns == [30, 240]
     row.refresh_from_db()
     assert row.attempts == 4 and "ZeroDivisionError" in row.last_error
+
+
+# --- alerts for operators -------------------------------------------------------------------
+
+
+def test_a_paid_amount_other_than_the_price_alerts_an_operator(client, fake):
+    payment = _start()
+    fake._objects[payment.session_id]["amount_total"] = 100  # a promotion code we never offer
+    event = fake.complete_checkout(payment.session_id)
+    deliver(client, event)
+    deliver(client, event)
+    payment.refresh_from_db()
+    assert payment.status == CheckoutPayment.Status.PAID  # the money arrived
+    [alert] = PaymentAlert.objects.all()
+    assert alert.kind == PaymentAlert.Kind.AMOUNT_MISMATCH
+    assert alert.reference == str(payment.public_id) and alert.amount_fen == 100
+    assert f"but {payment.amount_fen} CNY was asked" in alert.message
+
+
+def test_operators_see_alerts_on_the_dashboard_and_resolve_them(client, db, admin_in_english):
+    from tests.factories import AuthorFactory, OperatorFactory
+
+    alert = payments.payment_alert(
+        PaymentAlert.Kind.PAYOUT_DELAYED, "payout-1", "Payout payout-1 is stuck.", amount_fen=500
+    )
+    assert payments.payment_alert(PaymentAlert.Kind.PAYOUT_DELAYED, "payout-1", "again") == alert
+    assert PaymentAlert.objects.count() == 1
+
+    operator = OperatorFactory()
+    client.force_login(operator)
+    dashboard = client.get("/admin/").content.decode()
+    assert "data-payment-alerts-panel" in dashboard and "1 payment alert is waiting" in dashboard
+    page = client.get("/admin/stripe/").content.decode()
+    assert "Payout payout-1 is stuck." in page and "data-payment-alerts" in page
+
+    url = f"/admin/stripe/alerts/{alert.pk}/resolve/"
+    response = client.post(url, {"resolution": "  "}, follow=True)
+    assert "Say what was done about it." in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.resolved_at is None
+    response = client.post(url, {"resolution": "Sent by hand after Stripe's outage."}, follow=True)
+    assert "The alert is marked resolved." in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.resolved_by == operator and alert.resolution.startswith("Sent by hand")
+    response = client.post(url, {"resolution": "twice"}, follow=True)
+    assert "already resolved" in response.content.decode()
+    assert "data-payment-alerts-panel" not in client.get("/admin/").content.decode()
+    assert "Nothing needs an operator." in client.get("/admin/stripe/").content.decode()
+
+    client.force_login(AuthorFactory(is_staff=True))
+    assert client.post(url, {"resolution": "x"}).status_code in (302, 403)
+    assert "data-payment-alerts-panel" not in client.get("/admin/").content.decode()

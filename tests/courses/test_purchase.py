@@ -12,7 +12,7 @@ from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from cms.models import CheckoutPayment, Organization
+from cms.models import CheckoutPayment, Organization, PaymentAlert
 from cms.payments import PaymentsNotConfigured, checkout_paid
 from courses import payments, services
 from courses.models import Completion, Enrollment, SeatPool, Voucher
@@ -338,3 +338,167 @@ def test_free_courses_are_not_bought(client, fake, driver):
     assert started is None
     assert t("This course is free: enrol without paying.") in _messages(response)
     assert not Enrollment.objects.exists()
+
+
+# --- chargebacks (disputes) ----------------------------------------------------------------
+
+
+def _dispute(client, fake, payment, *, close: str | None = None, reverse_order=False):
+    payment.refresh_from_db()
+    created = fake.dispute(payment.charge_id)
+    dispute_id = created["data"]["object"]["id"]
+    events = [created]
+    if close:
+        events.append(fake.close_dispute(dispute_id, close))
+    for event in reversed(events) if reverse_order else events:
+        deliver(client, event)
+    payment.refresh_from_db()
+    return dispute_id, events
+
+
+def test_a_disputed_charge_alerts_an_operator_and_keeps_access_until_lost(
+    client, fake, paid, driver
+):
+    from rewards.models import Transaction
+
+    payment = bought(client, paid.course)
+    pay(client, fake, payment)
+    dispute_id, [created] = _dispute(client, fake, payment)
+    [alert] = PaymentAlert.objects.all()
+    assert (alert.kind, alert.reference, alert.amount_fen) == ("charge_disputed", dispute_id, PRICE)
+    assert payment.status == CheckoutPayment.Status.PAID
+    assert enrollment_of(driver, paid).status == Enrollment.Status.ACTIVE
+
+    lost = fake.close_dispute(dispute_id, "lost")
+    deliver(client, lost)
+    deliver(client, lost)
+    deliver(client, {**lost, "id": "evt_lost_again"})
+    deliver(client, created)  # a late redelivery of the first event
+    payment.refresh_from_db()
+    assert payment.status == CheckoutPayment.Status.REFUNDED
+    assert payment.amount_refunded_fen == PRICE
+    assert list(payment.refunds.values_list("refund_id", "amount_fen")) == [(dispute_id, PRICE)]
+    assert enrollment_of(driver, paid).status == Enrollment.Status.CANCELLED
+    assert client.get(paid.reading.url).status_code == 302
+    booked = Transaction.objects.get(idempotency_key=f"checkout-refund:{dispute_id}")
+    assert booked.kind == Transaction.Kind.REFUND and booked.metadata["stripe_refund"] == dispute_id
+    assert sorted(PaymentAlert.objects.values_list("kind", flat=True)) == [
+        "charge_disputed",
+        "dispute_lost",
+    ]
+
+
+def test_a_lost_dispute_arriving_before_its_creation_ends_the_same(client, fake, paid, driver):
+    payment = bought(client, paid.course)
+    pay(client, fake, payment)
+    dispute_id, _events = _dispute(client, fake, payment, close="lost", reverse_order=True)
+    assert payment.status == CheckoutPayment.Status.REFUNDED
+    assert payment.refunds.get().refund_id == dispute_id
+    assert enrollment_of(driver, paid).status == Enrollment.Status.CANCELLED
+
+
+def test_a_won_dispute_changes_nothing_and_reconciles(client, fake, paid, driver):
+    from rewards.reconcile import reconcile
+
+    payment = bought(client, paid.course)
+    pay(client, fake, payment)
+    dispute_id, _events = _dispute(client, fake, payment, close="won")
+    assert payment.status == CheckoutPayment.Status.PAID and not payment.refunds.exists()
+    assert enrollment_of(driver, paid).status == Enrollment.Status.ACTIVE
+    report = reconcile(timezone.now() - timedelta(hours=1), timezone.now() + timedelta(minutes=1))
+    assert report.differences == [], [d.as_line() for d in report.differences]
+
+
+def test_a_lost_dispute_reconciles_and_an_open_one_is_reported(client, fake, paid, driver):
+    from rewards.reconcile import MISSING_IN_LEDGER, reconcile
+
+    payment = bought(client, paid.course)
+    pay(client, fake, payment)
+    dispute_id, _events = _dispute(client, fake, payment)
+
+    def differences():
+        now = timezone.now()
+        report = reconcile(now - timedelta(hours=1), now + timedelta(minutes=1))
+        return [(d.problem, d.source, d.stripe_amount) for d in report.differences]
+
+    # Open: Stripe has taken the money, the ledger has not (yet): reported.
+    assert differences() == [(MISSING_IN_LEDGER, dispute_id, -PRICE)]
+    deliver(client, fake.close_dispute(dispute_id, "lost"))
+    assert differences() == []
+
+
+# --- sessions that are no longer offered ----------------------------------------------------
+
+
+def test_checkout_sessions_expire_within_the_hour(client, fake, paid, driver):
+    payment = bought(client, paid.course)
+    session = fake.get(payment.session_id)
+    lifetime = session["expires_at"] - session["created"]
+    assert 55 * 60 <= lifetime <= 65 * 60
+
+
+def test_an_old_waiting_session_is_closed_at_stripe_before_a_new_one_starts(
+    client, fake, paid, driver
+):
+    first = bought(client, paid.course)
+    CheckoutPayment.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - payments.SESSION_REUSE - timedelta(minutes=1)
+    )
+    second = bought(client, paid.course)
+    assert second != first
+    assert fake.get(first.session_id)["status"] == "expired"  # cannot be paid any more
+    assert enrollment_of(driver, paid).payment == second
+    deliver(client, fake.events("checkout.session.expired")[-1])
+    first.refresh_from_db()
+    assert first.status == CheckoutPayment.Status.EXPIRED
+    assert enrollment_of(driver, paid).status == Enrollment.Status.PENDING_PAYMENT
+    pay(client, fake, second)
+    assert enrollment_of(driver, paid).status == Enrollment.Status.ACTIVE
+    assert CheckoutPayment.objects.filter(status="paid").count() == 1
+
+
+def test_an_old_session_paid_meanwhile_starts_no_second_one(client, fake, paid, driver):
+    first = bought(client, paid.course)
+    CheckoutPayment.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - payments.SESSION_REUSE - timedelta(minutes=1)
+    )
+    completed = fake.complete_checkout(first.session_id, payment_method_type="card")
+    response, started = buy(client, paid.course)  # before the webhook arrived
+    assert started is None
+    said = t(
+        "Your earlier payment for this course went through or is under way. The course "
+        "opens as soon as it is confirmed; you are not charged twice."
+    )
+    assert said in _messages(response)
+    deliver(client, completed)
+    enrollment = enrollment_of(driver, paid)
+    assert (enrollment.status, enrollment.payment) == ("active", first)
+    assert CheckoutPayment.objects.count() == 1
+
+
+def test_stripe_unreachable_when_closing_an_old_session_starts_nothing(client, fake, paid, driver):
+    first = bought(client, paid.course)
+    CheckoutPayment.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - payments.SESSION_REUSE - timedelta(minutes=1)
+    )
+    fake.fail_next("POST", f"/v1/checkout/sessions/{first.session_id}/expire", status=500)
+    response, started = buy(client, paid.course)
+    assert started is None and CheckoutPayment.objects.count() == 1
+    assert enrollment_of(driver, paid).status == Enrollment.Status.CANCELLED
+    # The old session could still be paid: its webhook then opens the course.
+    deliver(client, fake.complete_checkout(first.session_id, payment_method_type="card"))
+    assert enrollment_of(driver, paid).status == Enrollment.Status.ACTIVE
+
+
+def test_a_second_payment_for_a_course_already_paid_alerts_an_operator(client, fake, paid, driver):
+    payment = bought(client, paid.course)
+    sponsor = OrganizationFactory(kind=Organization.Kind.PLATFORM)
+    pool = SeatPool.objects.create(sponsor=sponsor, course=paid.course, seats=1)
+    Voucher.objects.create(pool=pool, code="SEATCODE03")
+    client.post(reverse("courses:enrol", args=[paid.course.pk]), {"voucher_code": "SEATCODE03"})
+    event = pay(client, fake, payment)
+    deliver(client, event)  # replayed
+    [alert] = PaymentAlert.objects.all()
+    assert alert.kind == PaymentAlert.Kind.DUPLICATE_PAYMENT
+    assert alert.reference == str(payment.public_id) and alert.amount_fen == PRICE
+    assert "refund it in Stripe" in alert.message

@@ -9,14 +9,20 @@ from django.db import connection
 from django.test import TestCase
 from django.utils import timezone
 
-from cms.models import Organization
+from cms.models import Organization, PaymentAlert
 from rewards import ledger, payouts, tasks
 from rewards.models import Account, Payout, PayoutAccount, Transaction
 from rewards.payouts import PayoutRefused
 from rewards.rules import CHINA
 from rewards.statements import statement_months
 from tests.concurrency import race
-from tests.factories import DriverFactory, OrganizationFactory
+from tests.factories import (
+    AuthorFactory,
+    DriverFactory,
+    OperatorFactory,
+    OrganizationFactory,
+    PlatformStaffFactory,
+)
 from tests.payments import (
     deliver,
     payments_on,  # noqa: F401
@@ -447,7 +453,7 @@ def test_a_transfer_reversed_in_stripe_returns_the_money_once(client, fake, read
 
 
 def test_a_transfer_reversed_while_the_bank_payout_is_on_its_way_returns_nothing(
-    client, fake, ready, caplog
+    client, fake, ready
 ):
     """The money has left the connected account for the bank: putting it back on the
     driver's balance too would pay it twice. An operator is told; the payout ends paid."""
@@ -459,7 +465,10 @@ def test_a_transfer_reversed_while_the_bank_payout_is_on_its_way_returns_nothing
     payout.refresh_from_db()
     assert payout.status != Payout.Status.REVERSED
     assert balances(driver)["payable"] == 0
-    assert "an operator must look at it" in caplog.text
+    [alert] = PaymentAlert.objects.all()
+    assert alert.kind == PaymentAlert.Kind.TRANSFER_REVERSED_PAID
+    assert alert.reference == payout.transfer_id and alert.amount_fen == EARNED
+    assert "would be paid twice" in alert.message
     deliver(client, fake.pay_out(account.stripe_account_id, payout.stripe_payout_id, "paid"))
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
@@ -535,3 +544,121 @@ def test_concurrent_payout_requests_never_overdraw(client, fake):
     assert balances(driver)["payable"] == EARNED - payout.amount_fen >= 0
     assert Transaction.objects.filter(idempotency_key__endswith=":sent").count() == 1
     assert ledger.check_invariants() == []
+
+
+def test_a_payout_the_bank_returns_after_it_was_paid_goes_back_to_the_balance(client, fake, ready):
+    """Stripe: a paid payout can still fail days later when the bank sends it back. The money
+    is on the driver's connected account again: it is taken back (a transfer reversal) and put
+    on the driver's balance, once, and an operator is told."""
+    driver, account = ready
+    payout = request(driver)
+    deliver(client, fake.pay_out(account.stripe_account_id, payout.stripe_payout_id, "paid"))
+    assert balances(driver) == {"payable": 0, "in_transit": 0, "external": 0}
+    returned = fake.pay_out(
+        account.stripe_account_id,
+        payout.stripe_payout_id,
+        "failed",
+        failure_code="account_closed",
+        failure_message="The bank account has been closed.",
+    )
+    deliver(client, returned)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.FAILED and payout.failure_code == "account_closed"
+    assert payout.transfer_reversal_id
+    assert fake.get(payout.transfer_id)["reversed"]
+    assert fake.balance(account.stripe_account_id).get("cny", 0) == 0
+    assert balances(driver) == {"payable": EARNED, "in_transit": 0, "external": -EARNED}
+    [alert] = PaymentAlert.objects.all()
+    assert alert.kind == PaymentAlert.Kind.PAYOUT_RETURNED_AFTER_PAID
+    assert alert.reference == str(payout.public_id) and alert.resolved_at is None
+
+    count = Transaction.objects.count()
+    deliver(client, returned)
+    deliver(client, {**returned, "id": "evt_returned_again"})
+    deliver(client, fake.events("transfer.reversed")[-1])
+    assert Transaction.objects.count() == count
+    assert PaymentAlert.objects.count() == 1 and len(fake.objects("transfer_reversal")) == 1
+    assert ledger.check_invariants() == []
+    html = client.get(PAGE).content.decode()
+    assert f'data-payout="{payout.public_id}" data-status="failed"' in html
+    assert "The bank account has been closed." in html
+    # The reconciliation finds the reversal booked.
+    from rewards.reconcile import reconcile
+
+    report = reconcile(timezone.now() - timedelta(hours=1), later(minutes=1))
+    assert [d for d in report.differences if payout.transfer_id in d.source] == []
+    assert not [d for d in report.differences if d.source == payout.transfer_reversal_id]
+    # The driver can pay out again.
+    assert request(driver).amount_fen == EARNED
+
+
+def _two_days_old(payout):
+    Payout.objects.filter(pk=payout.pk).update(created_at=timezone.now() - timedelta(days=2))
+
+
+def test_a_retry_after_stripe_forgot_the_keys_finds_the_transfer_it_made(client, fake, ready):
+    """The transfer went through but the answer was lost, and the next attempt comes after
+    Stripe has pruned its idempotency keys (24 hours): the retry looks the transfer up first
+    instead of making a second one."""
+    driver, account = ready
+    fake.accept_then_timeout("POST", "/v1/transfers", seconds=3)
+    payout = request(driver)
+    assert payout.status == Payout.Status.PENDING and payout.transfer_id == ""
+    fake.forget_idempotency_keys()
+    _two_days_old(payout)
+    payouts.payouts_retry(now=later(days=1))
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.IN_TRANSIT
+    [transfer] = fake.objects("transfer")
+    assert payout.transfer_id == transfer["id"]
+    assert len(fake.objects("payout", account=account.stripe_account_id)) == 1
+    assert balances(driver) == {"payable": 0, "in_transit": EARNED, "external": -EARNED}
+
+
+def test_a_retry_after_stripe_forgot_the_keys_finds_the_bank_payout_it_made(client, fake, ready):
+    driver, account = ready
+    fake.accept_then_timeout("POST", "/v1/payouts", seconds=3)
+    payout = request(driver)
+    assert payout.status == Payout.Status.PENDING and payout.transfer_id
+    fake.forget_idempotency_keys()
+    _two_days_old(payout)
+    payouts.payouts_retry(now=later(days=1))
+    payout.refresh_from_db()
+    [remote] = fake.objects("payout", account=account.stripe_account_id)
+    assert payout.status == Payout.Status.IN_TRANSIT and payout.stripe_payout_id == remote["id"]
+    assert len(fake.objects("transfer")) == 1
+
+
+def test_a_payout_failing_to_send_for_a_day_alerts_an_operator_once(client, fake, ready):
+    driver, _account = ready
+    fake.fail_next("POST", "/v1/transfers", status=500, times=10)
+    payout = request(driver)
+    assert payout.status == Payout.Status.PENDING
+    assert not PaymentAlert.objects.exists()  # an hour of trouble is not an alert
+    Payout.objects.filter(pk=payout.pk).update(created_at=timezone.now() - timedelta(hours=21))
+    payouts.payouts_retry(now=later(days=1))
+    payouts.payouts_retry(now=later(days=2))
+    [alert] = PaymentAlert.objects.all()
+    assert alert.kind == PaymentAlert.Kind.PAYOUT_DELAYED
+    assert alert.reference == str(payout.public_id) and "APIError 500" in alert.message
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PENDING and payout.attempts == 3
+    assert not fake.objects("transfer")
+
+
+@pytest.mark.parametrize("kind", ["author", "platform", "operator"])
+def test_payouts_are_for_drivers_only(client, fake, kind):
+    user = {"author": AuthorFactory, "platform": PlatformStaffFactory, "operator": OperatorFactory}[
+        kind
+    ]()
+    client.force_login(user)
+    for url in (PAGE, "/en/rewards/payouts/connect/", "/en/rewards/payouts/return/"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "Payouts are for drivers" in response.content.decode()
+    assert client.post("/en/rewards/payouts/connect/").status_code == 403
+    assert client.post(PAGE, {"action": "payout"}).status_code == 403
+    with pytest.raises(PayoutRefused) as refused:
+        payouts.payout_request(driver=user)
+    assert refused.value.code == "not_driver"
+    assert not PayoutAccount.objects.exists() and not fake.objects("account")

@@ -654,15 +654,19 @@ class FakeStripe:
         failure_code: str = "account_closed",
         failure_message: str = "The bank account has been closed.",
     ) -> dict:
-        """Move a connected account's payout to in_transit / paid / failed. Returns the
-        `payout.updated` (in_transit), `payout.paid` or `payout.failed` event."""
+        """Move a connected account's payout to in_transit / paid / failed (a paid payout may
+        still fail: the bank returned it). Returns the `payout.updated` (in_transit),
+        `payout.paid` or `payout.failed` event."""
         if status not in ("in_transit", "paid", "failed"):
             raise FakeUsageError(f"status must be in_transit, paid or failed, not {status!r}")
         with self._lock:
             payout = self._require_object(payout_id, "payout")
             if self._owner[payout_id] != account_id:
                 raise FakeUsageError(f"{payout_id} does not belong to {account_id}")
-            if payout["status"] in ("paid", "failed", "canceled"):
+            # Stripe: a paid payout can still fail when the bank returns it (days later).
+            if payout["status"] in ("failed", "canceled") or (
+                payout["status"] == "paid" and status != "failed"
+            ):
                 raise FakeUsageError(f"{payout_id} is already {payout['status']}")
             previous = {"status": payout["status"]}
             payout["status"] = status
@@ -685,6 +689,66 @@ class FakeStripe:
                 status, "payout.failed"
             )
             return self._emit(event_type, payout, account_id, previous)
+
+    def dispute(self, charge_id: str, *, reason: str = "fraudulent", fee: int = 1500) -> dict:
+        """The customer's bank disputes a charge: the amount (and a dispute fee) leave the
+        platform's balance at once. Returns the `charge.dispute.created` event."""
+        with self._lock:
+            charge = self._require_object(charge_id, "charge")
+            owner = self._owner[charge_id]
+            dispute_id = self._id("dp_")
+            txn = self._ledger(
+                owner,
+                -charge["amount"],
+                charge["currency"],
+                fee=fee,
+                type="adjustment",
+                reporting_category="dispute",
+                source=dispute_id,
+                description=f"Chargeback withdrawal for {charge_id}",
+            )
+            dispute = {
+                "id": dispute_id,
+                "object": "dispute",
+                "amount": charge["amount"],
+                "balance_transactions": [copy.deepcopy(txn)],
+                "charge": charge_id,
+                "created": self._now(),
+                "currency": charge["currency"],
+                "livemode": False,
+                "metadata": {},
+                "payment_intent": charge.get("payment_intent"),
+                "reason": reason,
+                "status": "needs_response",
+            }
+            self._put(dispute, owner)
+            charge["disputed"] = True
+            return self._emit("charge.dispute.created", dispute, owner)
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict:
+        """The bank decides: ``won`` (the amount comes back to the balance) or ``lost``.
+        Returns the `charge.dispute.closed` event."""
+        if status not in ("won", "lost"):
+            raise FakeUsageError(f"status must be won or lost, not {status!r}")
+        with self._lock:
+            dispute = self._require_object(dispute_id, "dispute")
+            if dispute["status"] in ("won", "lost"):
+                raise FakeUsageError(f"{dispute_id} is already {dispute['status']}")
+            previous = {"status": dispute["status"]}
+            owner = self._owner[dispute_id]
+            if status == "won":
+                txn = self._ledger(
+                    owner,
+                    dispute["amount"],
+                    dispute["currency"],
+                    type="adjustment",
+                    reporting_category="dispute_reversal",
+                    source=dispute_id,
+                    description=f"Chargeback reversal for {dispute['charge']}",
+                )
+                dispute["balance_transactions"].append(copy.deepcopy(txn))
+            dispute["status"] = status
+            return self._emit("charge.dispute.closed", dispute, owner, previous)
 
     def event(
         self,
@@ -752,6 +816,12 @@ class FakeStripe:
                 _Fault(method.upper(), path_prefix, times, "fail", status=status, replay=replay,
                        should_retry=should_retry, error=error)
             )  # fmt: skip
+
+    def forget_idempotency_keys(self) -> None:
+        """Stripe prunes idempotency keys after 24 hours: a request repeated later with the
+        same key runs afresh (and may make a second object)."""
+        with self._lock:
+            self._idempotency.clear()
 
     def accept_then_timeout(
         self, method: str, path_prefix: str, seconds: float, times: int = 1
@@ -997,6 +1067,7 @@ class FakeStripe:
             ("POST", r"/v1/payouts", self._create_payout),
             ("GET", r"/v1/payouts", self._list_simple("payout", ("status",))),
             ("GET", r"/v1/payouts/(?P<id>[^/]+)", self._retrieve("payout")),
+            ("GET", r"/v1/disputes/(?P<id>[^/]+)", self._retrieve("dispute")),
             ("GET", r"/v1/balance", self._get_balance),
             ("GET", r"/v1/balance_transactions", self._list_balance_transactions),
             ("GET", r"/v1/balance_transactions/(?P<id>[^/]+)", self._retrieve(
