@@ -51,3 +51,26 @@ def stripe_events_retry() -> int:
     for pk in due:
         stripe_event_process.delay(pk)
     return len(due)
+
+
+# --- signed webhooks to platforms (cms/platform_webhooks.py) --------------------------------
+
+
+@shared_task
+def platform_webhook_deliver(delivery_id: int) -> str | None:
+    """One attempt at a webhook delivery; a failure is left to platform_webhooks_retry."""
+    from cms import platform_webhooks
+
+    delivery = platform_webhooks.delivery_attempt(delivery_id)
+    return delivery.status if delivery is not None else None
+
+
+@shared_task
+def platform_webhooks_retry() -> int:
+    """Queue the webhook deliveries whose next attempt is due (beat, every minute)."""
+    from cms import platform_webhooks
+
+    due = platform_webhooks.deliveries_due()
+    for pk in due:
+        platform_webhook_deliver.delay(pk)
+    return len(due)

@@ -167,3 +167,19 @@ def register_stripe_menu_item():
         order=910,
     )
 
+
+# --- Platform webhooks: operators see all, platform staff their own (cms/admin_webhooks.py) ---
+
+
+@hooks.register("register_admin_urls")
+def register_platform_webhook_urls():
+    from cms import admin_webhooks
+
+    return [path("platform-webhooks/", include(admin_webhooks.urls))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_platform_webhook_menu_item():
+    from cms import admin_webhooks
+
+    return admin_webhooks.menu_item()

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from cms.api_auth import platform_key_auth
+from cms.api_routes import api_errors
 from cms.models import User
 from cms.phone import normalize_mobile
 from credentials import selectors
@@ -96,14 +97,16 @@ class DriverCredentials(Schema):
 
 @router.post(
     "/credentials/verify",
-    response={200: VerifyResult | BatchResult},
+    response={200: VerifyResult | BatchResult, **api_errors(401, 422)},
     by_alias=True,
     summary="Verify one credential, or a batch of up to 1,000",
     description="Checks the signatures (any did:key or did:web issuer; other DID methods "
     "answer `unknown`), whether Roadwise knows the issuer, the W3C Bitstring status lists "
     "(revocation, suspension; fails closed), the validity dates and the Open Badges 3.0 "
     "schema. Send `credential` for one (the answer is a result) or `credentials` for a batch "
-    "(the answer has `results` in the same order).",
+    "(the answer has `results` in the same order). A credential that fails a check is still "
+    "a 200 with `verified: false`; 422 means the request itself is wrong (neither or both of "
+    "`credential` and `credentials`, an empty batch, more than 1,000).",
 )
 def verify(request: HttpRequest, payload: VerifyIn):
     if (payload.credential is None) == (payload.credentials is None):
@@ -126,7 +129,7 @@ def verify(request: HttpRequest, payload: VerifyIn):
 
 @router.get(
     "/drivers/{mobile}/credentials",
-    response=DriverCredentials,
+    response={200: DriverCredentials, **api_errors(401, 403)},
     summary="A driver's certificates, where the driver has granted your platform consent",
     description="`mobile` is the driver's mobile number (E.164, e.g. +8613900000001). "
     "Answers 403 unless the driver has granted your platform consent and not withdrawn it "

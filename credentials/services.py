@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from cms import platform_webhooks
 from cms.models import Organization, User
 from courses.models import Completion, CoursePage
 from courses.models.pages import CourseCategory, CourseLevel
@@ -213,7 +214,27 @@ def _issue(completion: Completion) -> Credential:
     )
     credential.co_signers.set(co_developers)
     transaction.on_commit(lambda: _render_files_later(credential.pk))
+    _notify_platforms(credential, platform_webhooks.EVENT_CREDENTIAL_ISSUED)
     return credential
+
+
+def _notify_platforms(credential: Credential, event_type: str) -> None:
+    """Signed webhooks (cms.platform_webhooks) to each platform the driver lets see their
+    certificates at this moment; no live consent, no event. Plain data, nothing personal."""
+    token = credential.share_token
+    data = {
+        "credential": {
+            "id": f"urn:uuid:{credential.public_id}",
+            "number": credential.number,
+            "url": f"{_site_url()}/verify/{token}/" if token else None,
+            "status": credential.status,
+            "status_reason": credential.status_reason,
+        }
+    }
+    grants = ConsentGrant.objects.filter(holder_id=credential.holder_id, withdrawn_at=None)
+    for platform_id in grants.values_list("platform_id", flat=True):
+        driver = platform_webhooks.driver_reference(platform_id, credential.holder)
+        platform_webhooks.webhook_emit(platform_id, event_type, {**data, "driver": driver})
 
 
 def _render_files_later(credential_id: int) -> None:
@@ -274,6 +295,13 @@ def _change_status(*, credential, actor, reason, action, allowed_from, new_statu
         credential.save(update_fields=["status", "status_reason", "status_changed_at"])
         CredentialStatusChange.objects.create(
             credential=credential, action=action, reason=reason, actor=actor
+        )
+        revoked = action == CredentialStatusChange.Action.REVOKE
+        _notify_platforms(
+            credential,
+            platform_webhooks.EVENT_CREDENTIAL_REVOKED
+            if revoked
+            else platform_webhooks.EVENT_CREDENTIAL_STATUS_CHANGED,
         )
     return credential
 

@@ -9,6 +9,7 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from cms.api_auth import platform_key_auth
+from cms.api_routes import api_errors
 from rewards import services
 from rewards.models import DriverLink
 
@@ -62,8 +63,13 @@ class EventsOut(Schema):
 
 @router.post(
     "/driver-links",
-    response={201: LinkRequestOut},
+    response={201: LinkRequestOut, **api_errors(401, 403, 422)},
     summary="Ask a driver to link their Roadwise account to your platform",
+    description="Creates a link request for the driver with this mobile number, under your "
+    "own id for them. Show the returned `code` in your app: the driver types it on Roadwise "
+    "(or approves the request there), and from then on you may send their service events "
+    "and give them awards. A new request for the same driver replaces a pending one. "
+    "422: the number or the id is not valid; 403: your platform may not ask.",
 )
 def link_create(request: HttpRequest, payload: LinkIn):
     try:
@@ -83,8 +89,10 @@ def link_create(request: HttpRequest, payload: LinkIn):
 
 @router.get(
     "/driver-links",
-    response=list[LinkOut],
+    response={200: list[LinkOut], **api_errors(401)},
     summary="The drivers who have linked their account to your platform",
+    description="Your own ids of the drivers whose link is active (not ended by the driver), "
+    "with when they linked.",
 )
 def link_list(request: HttpRequest):
     return [
@@ -95,11 +103,13 @@ def link_list(request: HttpRequest):
 
 @router.post(
     "/service-events",
-    response=EventsOut,
+    response={200: EventsOut, **api_errors(401, 403, 422)},
     summary="Send a batch of service events (trips, ratings, complaints, safety, sessions)",
     description="Each event is checked on its own; the answer says for each row whether it "
     "was accepted, a duplicate (its id was seen before: nothing changes), updated (a pending "
-    "complaint's outcome) or refused and why. Refused rows never affect accepted ones.",
+    "complaint's outcome) or refused and why. Refused rows never affect accepted ones. "
+    "422: the batch itself is wrong (empty, too long, not a list of objects); 403: your "
+    "platform may not send events.",
 )
 def events_ingest(request: HttpRequest, payload: EventsIn):
     try:

@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 from pydantic import StrictInt, StrictStr
 
 from cms.api_auth import platform_key_auth
+from cms.api_routes import api_errors
 from rewards import awards, selectors
 from rewards.models import Award
 from rewards.rules import _bounds, month_end
@@ -96,6 +97,7 @@ def _award_out(award: Award) -> dict:
         200: AwardOut,
         201: AwardOut,
         402: UnderfundedOut,
+        **api_errors(401),
         403: Message,
         409: ConflictOut,
         422: Message,
@@ -142,8 +144,10 @@ class AwardsQuery(Schema):
 
 @router.get(
     "/awards",
-    response=list[AwardOut],
+    response={200: list[AwardOut], **api_errors(401, 422)},
     summary="Your one-off awards given in a month (China time), newest first",
+    description="`month` is YYYY-MM (422 otherwise). Each award with the ledger transaction "
+    "that paid it.",
 )
 def award_list(request: HttpRequest, filters: Query[AwardsQuery]):
     first = _month(filters.month, allow_future=True)
@@ -217,7 +221,7 @@ class TotalsOut(Schema):
 
 @router.get(
     "/reward-totals/{month}",
-    response={200: TotalsOut, 404: Message, 422: Message},
+    response={200: TotalsOut, **api_errors(401), 404: Message, 422: Message},
     summary="What you paid your drivers in a month (China time), per driver and in total",
     description="`month` is YYYY-MM (422 otherwise); a month that has not started yet is 404. "
     "The current month's figures are so far. Drivers are named by your own ids.",

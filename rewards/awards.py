@@ -8,11 +8,14 @@ returns the first one; the same id with other content is refused (`AwardConflict
 
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms import platform_webhooks
 from cms.models import Organization, User
 from rewards.ledger import (
     IdempotencyConflict,
@@ -29,6 +32,7 @@ EXTERNAL_ID_MAX_LENGTH = 100
 DRIVER_ID_MAX_LENGTH = 64
 REASON_MAX_LENGTH = 500
 CURRENCY = re.compile(r"[A-Z]{3}")
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class AwardConflict(Exception):
@@ -166,6 +170,24 @@ def _replay(award: Award, cleaned: dict) -> Award:
     return award
 
 
+def _notify_platform(award: Award, platform_driver_id: str) -> None:
+    """A signed `reward.posted` webhook to the platform that gave the award, and no other."""
+    data = lambda: {  # noqa: E731 - built only if the platform listens
+        "driver": {
+            "id": str(User.objects.values_list("public_id", flat=True).get(pk=award.driver_id)),
+            "platform_driver_id": platform_driver_id,
+        },
+        "reward": {
+            "id": award.external_id,
+            "kind": "award",
+            "amount_fen": award.amount_fen,
+            "currency": award.currency,
+            "month": timezone.localdate(award.created_at, CHINA).strftime("%Y-%m"),
+        },
+    }
+    platform_webhooks.webhook_emit(award.platform_id, platform_webhooks.EVENT_REWARD_POSTED, data)
+
+
 def award_grant(
     *,
     platform: Organization,
@@ -241,6 +263,7 @@ def award_grant(
                 reason=cleaned["reason"],
                 transaction=posted,
             )
+            _notify_platform(award, cleaned["driver"])
     except InsufficientFunds as exc:
         held = balance(exc.account)
         raise AwardUnderfunded(

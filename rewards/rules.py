@@ -30,6 +30,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms import platform_webhooks
 from cms.models import Organization, User
 from credentials.models import ConsentGrant, Credential
 from rewards.fatigue import Fatigue, empty_fatigue, fatigue_for
@@ -837,7 +838,25 @@ def _post_line(run: RewardRun, line: RewardLine, funding_accounts: dict) -> None
                 "period": run.period_start.strftime("%Y-%m"),
             },
         )
-        RewardLine.objects.filter(pk=line.pk, transaction__isnull=True).update(transaction=posted)
+        if RewardLine.objects.filter(pk=line.pk, transaction__isnull=True).update(
+            transaction=posted
+        ):
+            _notify_platform(run, line)
+
+
+def _notify_platform(run: RewardRun, line: RewardLine) -> None:
+    """A signed `reward.posted` webhook to the platform that paid the line, and no other."""
+    data = lambda: {  # noqa: E731 - built only if the platform listens
+        "driver": platform_webhooks.driver_reference(run.platform_id, line.driver),
+        "reward": {
+            "id": f"reward:{run.pk}:{line.pk}",
+            "kind": line.rule_version.kind,
+            "amount_fen": line.amount_fen,
+            "currency": line.currency,
+            "month": run.period_start.strftime("%Y-%m"),
+        },
+    }
+    platform_webhooks.webhook_emit(run.platform_id, platform_webhooks.EVENT_REWARD_POSTED, data)
 
 
 def reward_run_execute(

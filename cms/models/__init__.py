@@ -6,6 +6,7 @@ from .identity import Organization, User, UserManager
 from .otp import OneTimeCode, OutboundSms
 from .pages import HomePage, PartnerIndexPage, PartnerPage
 from .payments import CheckoutPayment, CheckoutRefund, PaymentAlert, StripeEvent
+from .platform_webhooks import PlatformWebhook, PlatformWebhookDelivery
 
 __all__ = [
     "CheckoutPayment",
@@ -18,6 +19,8 @@ __all__ = [
     "PartnerPage",
     "PaymentAlert",
     "PlatformApiKey",
+    "PlatformWebhook",
+    "PlatformWebhookDelivery",
     "StripeEvent",
     "User",
     "UserManager",

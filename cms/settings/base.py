@@ -45,11 +45,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Only so that /api/v1/docs serves ninja's bundled Swagger UI rather than a CDN's.
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed for phones on a poor signal (issue 7: HTML went over the wire as is;
+    # WhiteNoise serves static files pre-compressed). Django pads compressed responses
+    # against BREACH and CSRF tokens are masked per response.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "cms.middleware.ApiLanguageMiddleware",
@@ -211,6 +217,8 @@ CELERY_BEAT_SCHEDULE = {
     "retry-unposted-refunds": {"task": "rewards.tasks.unposted_refunds_retry", "schedule": 3600.0},
     # Stripe's balance transactions against the ledger (last two days); differences are errors.
     "reconcile-stripe": {"task": "rewards.tasks.reconcile_stripe", "schedule": 86400.0},
+    # Signed webhooks to platforms whose delivery failed and whose next attempt is due.
+    "retry-platform-webhooks": {"task": "cms.tasks.platform_webhooks_retry", "schedule": 60.0},
 }
 # Days into a month before last month's rewards run (platforms send late events meanwhile).
 REWARDS_RUN_AFTER_DAYS = 3
