@@ -8,6 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from cms import webhooks
 from cms.api import api_v1
 from cms.views import accounts, health
+from courses.views import service_worker
 
 account_patterns = (
     [
@@ -29,6 +30,8 @@ account_patterns = (
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    # The offline-reading service worker: at the root, so that it serves / and /en/ alike.
+    path("sw.js", service_worker, name="service_worker"),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api_v1.urls),

@@ -1,14 +1,24 @@
 """The driver's actions on courses (POST) and the dashboard. Each calls one service."""
 
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from cms.models import CheckoutPayment
@@ -173,3 +183,96 @@ def quiz_submit(request, page_id: int):
 def dashboard(request):
     context = selectors.dashboard_context(user=request.user, language_code=get_language())
     return render(request, "courses/dashboard.html", context)
+
+
+# --- offline study (issue 7) --------------------------------------------------------------
+
+# Static files every page needs offline; the service worker caches them when it installs.
+OFFLINE_ASSETS = ("css/site.css", "js/offline.js", "js/lesson.js")
+
+
+@lru_cache(maxsize=1)
+def _service_worker_source() -> tuple[str, str]:
+    """static/js/sw.js with its cache version and the files to pre-cache filled in. The
+    version is a hash of the site's own static files (the worker among them), so a deploy
+    that changes any of them installs a new worker, which drops the old caches."""
+    digest = hashlib.sha256()
+    for directory in settings.STATICFILES_DIRS:
+        for file in sorted(Path(directory).rglob("*")):
+            if file.is_file():
+                digest.update(file.relative_to(directory).as_posix().encode())
+                digest.update(file.read_bytes())
+    offline_pages = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            url = reverse("courses:offline")
+        offline_pages[url.removesuffix("learn/offline/") or "/"] = url
+    urls = [static(path) for path in OFFLINE_ASSETS] + list(offline_pages.values())
+    digest.update("\n".join(urls).encode())
+    with open(finders.find("js/sw.js"), encoding="utf-8") as handle:
+        source = handle.read()
+    version = digest.hexdigest()[:12]
+    source = (
+        source.replace('"__VERSION__"', json.dumps(version))
+        .replace("__PRECACHE__", json.dumps(urls))
+        .replace("__OFFLINE__", json.dumps(offline_pages))
+    )
+    return source, version
+
+
+@require_GET
+def service_worker(request):
+    """The service worker, served at /sw.js so that its scope is the whole site (Chinese at /,
+    English at /en/). Never cached by the browser's HTTP cache: an update must reach phones."""
+    if settings.DEBUG:
+        _service_worker_source.cache_clear()
+    source, _version = _service_worker_source()
+    response = HttpResponse(source, content_type="application/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache, max-age=0"
+    return response
+
+
+@require_GET
+def offline(request):
+    """What an unsaved page shows when the phone has no signal (the service worker keeps a
+    copy of this page in each language)."""
+    return render(request, "courses/offline.html", {"title": _("You are offline")})
+
+
+@never_cache
+@require_POST
+def lesson_complete_sync(request, page_id: int):
+    """A lesson completion the driver's phone queued while offline, sent now. JSON in and
+    out, CSRF-protected like any POST; the same service as the form, so sending it twice
+    counts once and a driver who is not enrolled is refused."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"ok": False, "error": "login_required"}, status=401)
+    lesson = _live(LessonPage, page_id)
+    try:
+        seconds = max(0, int(request.POST.get("video_seconds_watched") or 0))
+    except ValueError:
+        seconds = 0
+    try:
+        services.lesson_complete(user=request.user, lesson=lesson, video_seconds_watched=seconds)
+    except PermissionDenied:
+        return JsonResponse(
+            {"ok": False, "error": "not_enrolled", "message": _("Enrol in the course first.")},
+            status=403,
+        )
+    except ValidationError as exc:
+        return JsonResponse(
+            {"ok": False, "error": exc.code or "invalid", "message": " ".join(exc.messages)},
+            status=400,
+        )
+    progress = selectors.course_page_context(request=request, course=lesson.course)
+    return JsonResponse(
+        {
+            "ok": True,
+            "lesson": lesson.pk,
+            "course": str(lesson.course.translation_key),
+            "done_count": progress["done_count"],
+            "lesson_count": progress["lesson_count"],
+            "progress_percent": progress["progress_percent"],
+        }
+    )
