@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 RUN_ADDR ?= 127.0.0.1:8000
+E2E_STAMP := tests/e2e/node_modules/.installed
 # Debian packages the site needs: CJK fonts (certificates, screenshots), gettext
 # (translations), Pango/HarfBuzz for WeasyPrint's PDFs, Chromium for browser tests.
 SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
@@ -21,7 +22,7 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: system-packages $(VENV)/.installed
+setup: system-packages $(VENV)/.installed $(E2E_STAMP)
 
 system-packages:
 	@missing=""; \
@@ -42,6 +43,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# axe-core for the browser accessibility tests (tests/e2e/test_accessibility.py), pinned in
+# tests/e2e/package-lock.json. Without npm the tests skip (CI, REQUIRE_SERVICES=1, fails them).
+$(E2E_STAMP): tests/e2e/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm is missing: install the Debian package npm (apt-get install npm) to run the accessibility tests"; \
+	  exit 0; \
+	fi; \
+	npm ci --prefix tests/e2e --no-audit --no-fund && touch $@
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -51,7 +61,7 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 messages: setup
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=node_modules
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 # A Celery worker (and the beat scheduler) for when CELERY_BROKER_URL is set.

@@ -16,13 +16,16 @@ from django.utils.translation import gettext as _
 
 from cms.models import Organization
 from rewards.models import (
+    Account,
     Award,
     Dispute,
     DriverLink,
+    Entry,
     RewardLine,
     RewardRun,
     RuleVersion,
     ServiceEvent,
+    Transaction,
 )
 from rewards.rules import CHINA, _bounds, month_end
 
@@ -233,3 +236,67 @@ def platform_totals(*, platform: Organization, period_start: date, currency: str
         "drivers": ordered,
         "totals": totals,
     }
+
+
+def _months_back(first: date, count: int) -> list[date]:
+    """``count`` month starts ending with ``first``'s month, oldest first."""
+    months = [first]
+    while len(months) < count:
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    return months[::-1]
+
+
+def earnings_by_month(driver, months: int = 12, today: date | None = None, currency: str = "CNY"):
+    """The driver's last ``months`` calendar months (China time) up to this one, oldest first:
+    ``[(month start, earned_fen, paid_out_fen), ...]``; a month with nothing is ``0, 0``.
+
+    Earned counts as the statements do (`rewards.statements.statement_months`): the lines of
+    finished reward runs for the month, one-off awards given in it, and corrections (dispute
+    corrections, adjustments and reversals on the driver's account, with their sign) posted in
+    it. Paid out is what left the driver's account for a bank in the month, less payouts that
+    came back. Only ``currency``; four queries whatever the number of months.
+    """
+    window = _months_back(this_month(today), max(int(months), 1))
+    start, _end = _bounds(window[0], window[0])
+    _start, end = _bounds(window[-1], month_end(window[-1]))
+    earned = dict.fromkeys(window, 0)
+    paid = dict.fromkeys(window, 0)
+
+    def china_month(moment) -> date:
+        return timezone.localtime(moment, CHINA).date().replace(day=1)
+
+    for period_start, fen in (
+        RewardLine.objects.filter(
+            driver=driver,
+            currency=currency,
+            run__status=RewardRun.Status.FINISHED,
+            run__period_start__gte=window[0],
+            run__period_start__lte=window[-1],
+        )
+        .order_by()
+        .values("run__period_start")
+        .annotate(fen=Sum("amount_fen"))
+        .values_list("run__period_start", "fen")
+    ):
+        if period_start in earned:
+            earned[period_start] += fen or 0
+    for created_at, fen in Award.objects.filter(
+        driver=driver, currency=currency, created_at__gte=start, created_at__lt=end
+    ).values_list("created_at", "amount_fen"):
+        earned[china_month(created_at)] += fen
+    entries = Entry.objects.filter(
+        account__user=driver,
+        account__kind=Account.Kind.DRIVER_PAYABLE,
+        currency=currency,
+        posted_at__gte=start,
+        posted_at__lt=end,
+    )
+    for posted_at, fen in entries.filter(
+        transaction__kind__in=(Transaction.Kind.ADJUSTMENT, Transaction.Kind.REVERSAL)
+    ).values_list("posted_at", "amount_fen"):
+        earned[china_month(posted_at)] += fen
+    for posted_at, fen in entries.filter(transaction__kind=Transaction.Kind.PAYOUT).values_list(
+        "posted_at", "amount_fen"
+    ):
+        paid[china_month(posted_at)] -= fen  # sent: −X on the account; came back: +X
+    return [(month, earned[month], paid[month]) for month in window]

@@ -7,11 +7,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from rewards import disputes, statements
+from rewards import disputes, selectors, statements
 from rewards.models import Dispute, RewardLine, ServiceEvent
 
 HTML_LANG = {"zh-hans": "zh-Hans", "en": "en"}
@@ -30,13 +30,100 @@ def _month_or_404(request, month: str):
     return period_start
 
 
+# The earnings chart: horizontal bars (they fit a 360 px phone), one row per month, drawn in
+# an SVG of this many user units; the page's CSS scales it to the column's width.
+CHART_WIDTH = 340
+CHART_LABEL = 50  # the month labels' column
+CHART_BAR_MAX = 200  # the longest bar
+CHART_ROW = 34
+CHART_TOP = 4
+
+
+def _scaled(fen: int, top: int) -> int:
+    """A bar's length: 0 for nothing (or a negative month), at least 2 units for any money."""
+    if fen <= 0 or top <= 0:
+        return 0
+    return max(2, round(fen * CHART_BAR_MAX / top))
+
+
+def earnings_chart(driver, today=None) -> dict | None:
+    """What the statements page needs to draw the driver's earned and paid-out money for the
+    last 12 months (`rewards.selectors.earnings_by_month`), in the active language; ``None``
+    when there is nothing in those months."""
+    rows = selectors.earnings_by_month(driver, months=12, today=today)
+    if not any(earned or paid for _month, earned, paid in rows):
+        return None
+    top = max(max(earned, paid) for _month, earned, paid in rows)
+    drawn = []
+    for index, (month, earned, paid) in enumerate(rows):
+        y = CHART_TOP + index * CHART_ROW
+        drawn.append(
+            {
+                "key": statements.month_key(month),
+                "label": statements.month_label(month),
+                "short": formats.date_format(month, "M"),
+                "year": month.year if index == 0 or month.month == 1 else None,
+                "earned": statements.Money(earned),
+                "paid": statements.Money(paid),
+                "earned_width": _scaled(earned, top),
+                "paid_width": _scaled(paid, top),
+                "y": y,
+                "label_y": y + 14,
+                "year_y": y + 27,
+                "earned_y": y + 3,
+                "paid_y": y + 19,
+                "earned_text_y": y + 14,
+                "paid_text_y": y + 27,
+            }
+        )
+    total_earned = sum(earned for _month, earned, _paid in rows)
+    total_paid = sum(paid for _month, _earned, paid in rows)
+    best = max(rows, key=lambda row: row[1])
+    if best[1] > 0:
+        summary = _(
+            "Earnings over the last 12 months, from %(first)s to %(last)s: %(earned)s earned in "
+            "all, the most in %(best_month)s (%(best)s); %(paid)s paid out."
+        ) % {
+            "first": statements.month_label(rows[0][0]),
+            "last": statements.month_label(rows[-1][0]),
+            "earned": statements.Money(total_earned),
+            "best_month": statements.month_label(best[0]),
+            "best": statements.Money(best[1]),
+            "paid": statements.Money(total_paid),
+        }
+    else:
+        summary = _(
+            "Earnings over the last 12 months, from %(first)s to %(last)s: %(earned)s earned in "
+            "all; %(paid)s paid out."
+        ) % {
+            "first": statements.month_label(rows[0][0]),
+            "last": statements.month_label(rows[-1][0]),
+            "earned": statements.Money(total_earned),
+            "paid": statements.Money(total_paid),
+        }
+    return {
+        "rows": drawn,
+        "summary": summary,
+        "width": CHART_WIDTH,
+        "height": CHART_TOP * 2 + CHART_ROW * len(rows),
+        "bar_x": CHART_LABEL,
+        "amount_x": CHART_WIDTH - 2,
+        "total_earned": statements.Money(total_earned),
+        "total_paid": statements.Money(total_paid),
+    }
+
+
 @login_required
 def statement_list(request):
     months = statements.statement_months(request.user)
     return render(
         request,
         "rewards/statement_list.html",
-        {"title": _("Your monthly statements"), "months": months},
+        {
+            "title": _("Your monthly statements"),
+            "months": months,
+            "chart": earnings_chart(request.user) if months else None,
+        },
     )
 
 
