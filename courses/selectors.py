@@ -209,7 +209,7 @@ def dashboard_context(*, user, language_code: str) -> dict:
     enrollments = list(
         Enrollment.objects.filter(user=user)
         .exclude(status=Enrollment.Status.CANCELLED)
-        .select_related("course", "last_lesson", "completion")
+        .select_related("course", "last_lesson", "completion", "completion__credential")
         .annotate(
             lessons_done=Count(
                 "progress", filter=Q(progress__completed_at__isnull=False), distinct=True
