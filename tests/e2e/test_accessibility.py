@@ -58,17 +58,9 @@ def a11y_axe_source() -> str:
 
 
 @pytest.fixture
-def a11y_browser(a11y_axe_source):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+def a11y_browser(a11y_axe_source, e2e_browser):
+    """Headless Chromium (tests/e2e/conftest.py), once axe-core is known to be there."""
+    return e2e_browser
 
 
 @dataclass

@@ -66,7 +66,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "admin-journey"
@@ -77,25 +76,9 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def admin_e2e_browser():
-    """Headless Chromium; skipped without it, except in CI (REQUIRE_SERVICES=1): there it fails."""
-    if not os.access(CHROMIUM, os.X_OK):
-        reason = f"the admin journey needs Chromium at {CHROMIUM} (Debian package chromium)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 and {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+def admin_e2e_browser(e2e_browser):
+    """Headless Chromium (tests/e2e/conftest.py)."""
+    return e2e_browser
 
 
 @pytest.fixture

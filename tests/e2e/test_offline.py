@@ -19,37 +19,13 @@ from courses.models import Enrollment, LessonProgress
 from tests.courses.builders import build_course
 from tests.factories import DriverFactory
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 360, "height": 740}
 
 
-def _missing_tool() -> str | None:
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"Chromium is not installed at {CHROMIUM} (Debian package chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed (requirements.txt)"
-    return None
-
-
 @pytest.fixture
-def offline_browser():
-    reason = _missing_tool()
-    if reason:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 and {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+def offline_browser(e2e_browser):
+    """Headless Chromium (tests/e2e/conftest.py)."""
+    return e2e_browser
 
 
 # Transactional (the live server's thread sees committed data), restoring what migrations

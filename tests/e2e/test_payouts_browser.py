@@ -4,7 +4,6 @@ connect an Express account, see what Stripe still needs, pay out the balance, fo
 state in both languages when E2E_SCREENSHOTS=1 (docs/screenshots/payouts/)."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from tests.factories import DriverFactory
 from tests.payments import deliver, payments_on, stripe_fake  # noqa: F401
 from tests.rewards.test_payouts import earn, fund_platform
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "payouts"
 PHONE = {"width": 360, "height": 740}
 
@@ -27,23 +25,10 @@ def fake(payments_on):  # noqa: F811 - the imported fixture
     return payments_on
 
 
-def _need_chromium():
-    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
-        return
-    if os.environ.get("REQUIRE_SERVICES"):
-        pytest.fail(f"Chromium is required for the browser tests: {CHROMIUM} is missing")
-    pytest.skip(f"Chromium not installed ({CHROMIUM})")
-
-
 @pytest.fixture
-def payout_e2e_browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
+def payout_e2e_browser(e2e_browser):
+    """Headless Chromium (tests/e2e/conftest.py)."""
+    return e2e_browser
 
 
 def _page_for(browser, live_server, client, user, language):
