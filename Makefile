@@ -11,7 +11,7 @@ E2E_STAMP := tests/e2e/node_modules/.installed
 SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
   chromium poppler-utils
 
-.PHONY: run test setup system-packages lint format messages worker screenshots clean
+.PHONY: run test setup system-packages lint format messages worker screenshots bench clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -71,6 +71,24 @@ worker: setup
 # Phone-width screenshots of the learning pages (docs/screenshots/), in both languages.
 screenshots: setup
 	$(PY) docs/screenshots/take_screenshots.py
+
+# Benchmarks (issue 8) on the local PostgreSQL (its own database, roadwise_bench, re-created)
+# and Redis; writes docs/benchmarks.md. BENCH_ARGS="--only verify --quick" for a subset.
+# The reference verifier (Node) is pinned in bench/node/package-lock.json.
+BENCH_STAMP := bench/node/node_modules/.installed
+bench: setup $(VENV)/.bench-installed $(BENCH_STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+$(BENCH_STAMP): bench/node/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm is missing: the benchmarks run without their Node reference (apt-get install npm)"; \
+	  exit 0; \
+	fi; \
+	npm ci --prefix bench/node --no-audit --no-fund && touch $@
 
 clean:
 	rm -rf var/test-media var/test-roadwise-*.sqlite3 .pytest_cache

@@ -56,18 +56,26 @@ def document_loader(url: str, options: dict | None = None) -> dict:
         "contextUrl": None,
         "documentUrl": url,
         "document": copy.deepcopy(_read_context(url)),
+        # "static": pyld keeps a remote context in the resolver's shared cache (below), with
+        # its processed form, only when the document is tagged; untagged, every
+        # canonicalisation would load and process the contexts again (most of its time).
+        # Safe: the local copies never change.
+        "tag": "static",
     }
 
 
 # pyld's default resolved-context cache is shared by every loader in the process, so a context
 # that another loader fetched could be used without asking ours. Ours only ever holds local ones,
-# one cache per thread (cachetools caches are not thread-safe).
+# one cache per thread (cachetools caches are not thread-safe). It must hold the four contexts
+# *and* the ~30 scoped contexts inside them (pyld caches each separately): a smaller cache evicts
+# the URLs and every canonicalisation re-processes the contexts (5x slower, bench/verify.py).
+RESOLVED_CONTEXTS_CACHE_SIZE = 256
 _local = threading.local()
 
 
 def _resolved_contexts() -> LRUCache:
     if not hasattr(_local, "cache"):
-        _local.cache = LRUCache(maxsize=len(LOCAL_CONTEXTS) * 4)
+        _local.cache = LRUCache(maxsize=RESOLVED_CONTEXTS_CACHE_SIZE)
     return _local.cache
 
 
