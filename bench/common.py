@@ -21,7 +21,9 @@ BENCH = ROOT / "bench"
 NODE_DIR = BENCH / "node"
 VECTORS = Path(os.environ.get("ROADWISE_VECTORS", "/work/shared/vectors"))
 CONTEXTS = VECTORS / "contexts"
-BENCH_DATABASE = "roadwise_bench"
+# ROADWISE_BENCH_PREFIX keeps two checkouts benchmarking at once out of each other's databases.
+BENCH_PREFIX = os.environ.get("ROADWISE_BENCH_PREFIX", "roadwise_bench")
+BENCH_DATABASE = BENCH_PREFIX
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
 BROKER_URL = "redis://127.0.0.1:6379/13"
 

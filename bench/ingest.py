@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger import (  # noqa: E402 - bench/ledger.py: database helpers, stdlib-only top level
+    BENCH_PREFIX,
     PYTHON,
     ROOT,
     _admin,
@@ -54,8 +55,8 @@ from ledger import (  # noqa: E402 - bench/ledger.py: database helpers, stdlib-o
     summarise_profile,
 )
 
-TEMPLATE = "roadwise_bench_ingest_tpl"
-DATABASE = "roadwise_bench_ingest"
+TEMPLATE = f"{BENCH_PREFIX}_ingest_tpl"
+DATABASE = f"{BENCH_PREFIX}_ingest"
 PLATFORM_SLUG = "bench-ingest-platform"
 DRIVERS = 20_000
 BATCH = 1000

@@ -43,11 +43,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-MIGRATED_TEMPLATE = "roadwise_bench_migrated"
-LEDGER_TEMPLATE = "roadwise_bench_ledger_tpl"
-LEDGER_DB = "roadwise_bench_ledger"
-HORDAK_TEMPLATE = "hordak_bench_ledger_tpl"
-HORDAK_DB = "hordak_bench_ledger"
+# ROADWISE_BENCH_PREFIX keeps two checkouts benchmarking at once out of each other's databases.
+BENCH_PREFIX = os.environ.get("ROADWISE_BENCH_PREFIX", "roadwise_bench")
+MIGRATED_TEMPLATE = f"{BENCH_PREFIX}_migrated"
+LEDGER_TEMPLATE = f"{BENCH_PREFIX}_ledger_tpl"
+LEDGER_DB = f"{BENCH_PREFIX}_ledger"
+HORDAK_TEMPLATE = f"{BENCH_PREFIX}_hordak_tpl"
+HORDAK_DB = f"{BENCH_PREFIX}_hordak"
 HORDAK_SETUP = ROOT / "bench" / "hordak" / "setup.sh"
 HORDAK_POST = ROOT / "bench" / "hordak" / "post.py"
 NEVER = ("test", "postgres", "template0", "template1")

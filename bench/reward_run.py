@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger import (  # noqa: E402 - bench/ledger.py: database helpers, stdlib-only top level
+    BENCH_PREFIX,
     PYTHON,
     ROOT,
     _admin,
@@ -58,8 +59,8 @@ from ledger import (  # noqa: E402 - bench/ledger.py: database helpers, stdlib-o
 )
 
 CHINA = ZoneInfo("Asia/Shanghai")
-TEMPLATE = "roadwise_bench_rewards_tpl"
-DATABASE = "roadwise_bench_rewards"
+TEMPLATE = f"{BENCH_PREFIX}_rewards_tpl"
+DATABASE = f"{BENCH_PREFIX}_rewards"
 PLATFORM_SLUG = "bench-rewards-platform"
 DRIVER_MOBILE = "+86136"
 GiB = 2**30
