@@ -117,7 +117,7 @@ def verify(request: HttpRequest, payload: VerifyIn):
         if len(payload.credentials) > MAX_BATCH:
             raise HttpError(422, _("At most %(max)s credentials per batch.") % {"max": MAX_BATCH})
         verifier = Verifier(fastest=(payload.proofs or "fastest") == "fastest")
-        results = [verifier.any(item).as_dict() for item in payload.credentials]
+        results = [report.as_dict() for report in verifier.many(payload.credentials)]
         return {
             "count": len(results),
             "verified": sum(1 for result in results if result["verified"]),

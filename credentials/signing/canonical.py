@@ -15,6 +15,7 @@ IRI, would silently be left out of the RDF dataset and so out of the signature, 
 add unsigned data to a signed credential. Such documents raise :class:`UndefinedTermError`.
 """
 
+import json
 import re
 
 import pyld.nquads
@@ -118,8 +119,78 @@ def canonicalize_rdfc(document: dict) -> str:
         raise CanonicalizationError(f"cannot canonicalise the document: {exc}") from exc
 
 
+_JCS_INT_MAX = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are refused
+_JCS_KEY_SAFE = "\ud800"  # keys below it sort the same by code point and by UTF-16 unit
+# Non-integral floats in this range: Python's repr and ECMAScript's Number::toString both write
+# the shortest round-tripping digits without an exponent, so they agree.
+_FLOAT_LOW, _FLOAT_HIGH = 1e-4, 1e16
+PLAIN, INTEGRAL_FLOATS, SLOW = 0, 1, 2
+
+
+def _jcs_path(value) -> int:
+    """Whether :func:`json.dumps` writes ``value`` exactly as RFC 8785 does: PLAIN if so;
+    INTEGRAL_FLOATS if it would once integral floats (``2.0``, which RFC 8785 writes ``2``) are
+    made ints; SLOW otherwise (keys with characters from U+D800 up, whose code-point order may
+    differ from RFC 8785's UTF-16 order; integers beyond ±(2^53 − 1); floats written with an
+    exponent; other types)."""
+    found = PLAIN
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str or not (key.isascii() or max(key) < _JCS_KEY_SAFE):
+                    return SLOW
+                stack.append(inner)
+        elif kind is list:
+            stack.extend(item)
+        elif kind is int:
+            if not -_JCS_INT_MAX <= item <= _JCS_INT_MAX:
+                return SLOW
+        elif kind is float:
+            magnitude = abs(item)
+            if item.is_integer() and magnitude <= _JCS_INT_MAX:
+                found = INTEGRAL_FLOATS
+            elif not _FLOAT_LOW <= magnitude < _FLOAT_HIGH:
+                return SLOW
+        else:
+            return SLOW
+    return found
+
+
+def _integral_floats_as_ints(value):
+    if type(value) is dict:
+        return {key: _integral_floats_as_ints(inner) for key, inner in value.items()}
+    if type(value) is list:
+        return [_integral_floats_as_ints(inner) for inner in value]
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 def canonicalize_jcs(document: dict) -> str:
-    """The JSON Canonicalization Scheme (RFC 8785) form of a JSON document."""
+    """The JSON Canonicalization Scheme (RFC 8785) form of a JSON document.
+
+    When :func:`_jcs_path` allows (every credential Roadwise issues), the standard library's
+    C encoder writes exactly the RFC 8785 form — sorted keys, no whitespace, raw UTF-8, the
+    same escapes (the two-character ones and lower-case ``\\u00xx`` for the other control
+    characters), the same numbers — about 10 times faster than ``rfc8785``, which takes
+    everything else. A property test (tests/credentials/test_canonical_jcs.py) compares both.
+    """
+    path = _jcs_path(document)
+    if path != SLOW:
+        if path == INTEGRAL_FLOATS:
+            document = _integral_floats_as_ints(document)
+        text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 gives the error below
+        else:
+            return text
     try:
         return rfc8785.dumps(document).decode("utf-8")
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

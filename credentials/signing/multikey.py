@@ -5,7 +5,9 @@ A Multikey public key is ``"z" + base58btc(0xed01 + 32-byte public key)`` and a 
 publishers (the Open Badges 3.0 example) append the public key to the seed; that 64-byte form
 is accepted when reading, and checked against the seed.
 
-base58btc comes from the ``base58`` package (PyPI), whose default alphabet is Bitcoin's.
+base58btc encoding comes from the ``base58`` package (PyPI), whose default alphabet is
+Bitcoin's; decoding, which every verification does, is :func:`b58decode` here: the same result
+(a test compares them) in a few microseconds instead of about sixty.
 """
 
 import base58
@@ -21,6 +23,24 @@ class MultikeyError(ValueError):
     """A string is not a valid base58btc multibase value or Ed25519 Multikey."""
 
 
+_B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_VALUE = {code: value for value, code in enumerate(_B58_ALPHABET)}
+
+
+def b58decode(text: str) -> bytes:
+    """Bitcoin-alphabet base58 to bytes (leading "1"s are leading zero bytes); ValueError on a
+    character outside the alphabet."""
+    try:
+        data = text.encode("ascii")
+        number = 0
+        for code in data:
+            number = number * 58 + _B58_VALUE[code]
+    except (UnicodeEncodeError, KeyError):
+        raise ValueError("invalid character in base58 text") from None
+    zeros = len(data) - len(data.lstrip(b"1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
 def multibase_encode(data: bytes) -> str:
     """Encode bytes as multibase base58btc ("z" prefix)."""
     return BASE58BTC_PREFIX + base58.b58encode(data).decode("ascii")
@@ -31,7 +51,7 @@ def multibase_decode(value: str) -> bytes:
     if not isinstance(value, str) or not value.startswith(BASE58BTC_PREFIX):
         raise MultikeyError("expected a multibase base58btc value starting with 'z'")
     try:
-        return base58.b58decode(value[1:])
+        return b58decode(value[1:])
     except ValueError as exc:
         raise MultikeyError(f"invalid base58btc: {exc}") from exc
 

@@ -25,7 +25,7 @@ from credentials.signing import (
 )
 from credentials.status import encode_list, status_list_url
 from credentials.verification import FetchError, Verifier, default_fetch, fastest_proofs
-from tests.factories import UserFactory
+from tests.factories import DriverFactory, UserFactory
 
 from .test_signing import FIXTURES
 
@@ -455,3 +455,49 @@ def test_one_request_fetches_at_most_twenty_remote_documents():
     with pytest.raises(FetchError):
         fetch("https://one-more.example/status")
     assert len(fetched) == 20
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def _issued(co_developed, count):
+    from tests.credentials.conftest import complete_course
+
+    return [
+        json.loads(
+            services.credential_issue(
+                completion=complete_course(DriverFactory(), co_developed)
+            ).document
+        )
+        for _ in range(count)
+    ]
+
+
+def test_a_batch_looks_its_credentials_up_in_one_query_whatever_its_size(co_developed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    documents = _issued(co_developed, 6)
+    Verifier(fastest=True).many(documents[:1])  # process-wide caches (keys, sites) warm up
+    counts = []
+    for size in (2, 6):
+        verifier = Verifier(fastest=True)
+        with CaptureQueriesContext(connection) as queries:
+            reports = verifier.many(documents[:size])
+        assert [report.verified for report in reports] == [True] * size
+        assert all(report.credential is not None for report in reports)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_a_batch_answers_in_order_and_revocation_still_shows(co_developed, operator):
+    documents = _issued(co_developed, 3)
+    public_id = documents[1]["id"].removeprefix("urn:uuid:")
+    revoked = services.Credential.objects.get(public_id=public_id)
+    services.credential_revoke(credential=revoked, actor=operator, reason="考试作弊")
+    foreign = {"id": "urn:uuid:not-a-uuid", "type": ["VerifiableCredential"]}
+    reports = Verifier(fastest=True).many([documents[0], documents[1], foreign, documents[2]])
+    assert [r.verified for r in reports] == [True, False, False, True]
+    assert reports[1].checks["status"].code == "revoked"
+    assert "考试作弊" in reports[1].checks["status"].reason
+    assert reports[2].credential is None
