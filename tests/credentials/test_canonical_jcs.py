@@ -108,3 +108,19 @@ def test_base58_decoding_matches_the_base58_package(data):
 def test_base58_refuses_characters_outside_the_alphabet(text):
     with pytest.raises(ValueError):
         b58decode(text)
+
+
+@pytest.mark.django_db
+def test_a_roadwise_credential_canonicalises_as_pyld_normalize_does(completion):
+    from pyld import jsonld
+
+    from credentials.signing import canonicalize_rdfc
+    from credentials.signing.contexts import jsonld_options
+
+    document = json.loads(credential_issue(completion=completion).document)
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads", **jsonld_options()}
+    expected = jsonld.normalize(unsecured, options)
+    assert canonicalize_rdfc(unsecured) == expected
+    assert canonicalize_rdfc(unsecured) == expected  # warm caches
+    assert "新能源汽车安全" in expected

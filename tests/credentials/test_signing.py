@@ -540,3 +540,36 @@ def test_blank_node_ids_are_allowed_in_safe_mode():
     document = load(EDDSA / "unsigned.json")
     document["credentialSubject"]["id"] = "_:driver"
     assert "_:c14n0" in canonicalize_rdfc(document)
+
+
+# --- the quicker canonicalisation paths give pyld's own answer ------------------------------
+
+
+def _json_files():
+    return sorted(
+        path
+        for path in FIXTURES.rglob("*.json")
+        if "keypair" not in path.name and "controller" not in path.name
+    )
+
+
+@pytest.mark.parametrize("path", _json_files(), ids=lambda path: str(path.relative_to(FIXTURES)))
+def test_rdfc_without_the_second_expansion_is_pyld_normalize(path):
+    """canonicalize_rdfc skips jsonld.normalize's re-expansion of the expanded form and finds
+    type-scoped contexts by identity: the N-Quads must be exactly what pyld itself gives."""
+    from pyld import jsonld
+
+    from credentials.signing.canonical import CanonicalizationError
+    from credentials.signing.contexts import ContextNotAllowed, jsonld_options
+
+    document = json.loads(path.read_text())
+    if not isinstance(document, dict) or "@context" not in document:
+        pytest.skip("not a JSON-LD document")
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads", **jsonld_options()}
+    try:
+        ours = canonicalize_rdfc(unsecured)
+    except (CanonicalizationError, ContextNotAllowed):
+        pytest.skip("outside the local contexts or not safe-mode JSON-LD")
+    assert ours == jsonld.normalize(unsecured, options)
+    assert canonicalize_rdfc(unsecured) == ours  # and again, from the warm caches
