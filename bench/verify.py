@@ -153,9 +153,8 @@ def _single_case(ctx: Context, workdir: Path, name: str, document, keys, control
 
     measured = alternate(ctx.rounds, subject, reference if node_available() else None)
 
-    from pyld import jsonld
 
-    from credentials.signing.canonical import _expand_safely
+    from credentials.signing.canonical import _expand_safely, _normalize_expanded
     from credentials.signing.contexts import jsonld_options
 
     def normalize_options():
@@ -171,7 +170,7 @@ def _single_case(ctx: Context, workdir: Path, name: str, document, keys, control
             lambda: _expand_safely(unsecured, normalize_options()), python_verify, n
         )
         normalize_share = share(
-            lambda: jsonld.normalize(expanded, normalize_options()), python_verify, n
+            lambda: _normalize_expanded(expanded, normalize_options()), python_verify, n
         )
         config_share = share(
             lambda: proof_configuration(options, unsecured, RDFC), python_verify, n

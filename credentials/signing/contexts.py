@@ -54,6 +54,11 @@ def _read_context(url: str) -> dict:
 _SERVED_OBJECTS: dict[int, dict] = {}
 
 
+def is_served_context(value) -> bool:
+    """True if ``value`` is one of the objects of a context document this loader served."""
+    return _SERVED_OBJECTS.get(id(value)) is value
+
+
 def _remember_served(value) -> None:
     if isinstance(value, dict):
         _SERVED_OBJECTS[id(value)] = value
@@ -104,7 +109,7 @@ class LocalContextResolver(ContextResolver):
 
     def resolve(self, active_ctx, context, base, cycles=None):
         key = id(context)
-        if _SERVED_OBJECTS.get(key) is context:
+        if is_served_context(context):
             found = self._by_identity.get(key)
             if found is not None and found[0] is context:
                 return list(found[1])
