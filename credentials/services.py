@@ -147,7 +147,7 @@ def credential_issue(*, completion: Completion) -> Credential:
 
 
 def _issue(completion: Completion) -> Credential:
-    course = CoursePage.objects.get(pk=completion.course_id)
+    course = CoursePage.objects.select_related("locale").get(pk=completion.course_id)
     provider = course.provider
     co_developers = [
         org

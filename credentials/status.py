@@ -135,6 +135,7 @@ def allocate_entry(*, issuer: Organization, purpose: str) -> tuple[StatusList, i
         index = status_list.index_for(status_list.allocated)
         status_list.allocated += 1
         status_list.save(update_fields=["allocated"])
+    status_list.issuer = issuer  # the list's URL names it: no query to load it again
     if not status_list.signed_document:
         transaction.on_commit(lambda: status_list_sign(status_list_id=status_list.pk))
     return status_list, index
