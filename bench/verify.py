@@ -153,7 +153,6 @@ def _single_case(ctx: Context, workdir: Path, name: str, document, keys, control
 
     measured = alternate(ctx.rounds, subject, reference if node_available() else None)
 
-
     from credentials.signing.canonical import _expand_safely, _normalize_expanded
     from credentials.signing.contexts import jsonld_options
 
