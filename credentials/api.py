@@ -6,7 +6,7 @@ Every endpoint needs a platform API key (``Authorization: Bearer rw_…``).
 import json
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
@@ -95,6 +95,21 @@ class DriverCredentials(Schema):
     credentials: list[DriverCredential]
 
 
+_SUMMARY_FIELDS = tuple(CredentialSummary.model_fields)
+
+
+def _conforming(result: dict) -> dict:
+    """A report as the documented VerifyResult: the summary's fields are strings or null (a
+    foreign credential may carry anything in them)."""
+    summary = result.get("credential")
+    if summary is not None:
+        result["credential"] = {
+            name: value if isinstance(value := summary.get(name), str) else None
+            for name in _SUMMARY_FIELDS
+        }
+    return result
+
+
 @router.post(
     "/credentials/verify",
     response={200: VerifyResult | BatchResult, **api_errors(401, 422)},
@@ -117,12 +132,17 @@ def verify(request: HttpRequest, payload: VerifyIn):
         if len(payload.credentials) > MAX_BATCH:
             raise HttpError(422, _("At most %(max)s credentials per batch.") % {"max": MAX_BATCH})
         verifier = Verifier(fastest=(payload.proofs or "fastest") == "fastest")
-        results = [report.as_dict() for report in verifier.many(payload.credentials)]
-        return {
+        results = [_conforming(report.as_dict()) for report in verifier.many(payload.credentials)]
+        body = {
             "count": len(results),
             "verified": sum(1 for result in results if result["verified"]),
             "results": results,
         }
+        # Rendered here rather than validated into 1,000 BatchResult models by ninja (a third
+        # of a batch's time, benchmark 2b): _conforming gives exactly the documented shape.
+        return HttpResponse(
+            json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8"
+        )
     verifier = Verifier(fastest=payload.proofs == "fastest")
     return verifier.any(payload.credential).as_dict()
 

@@ -90,6 +90,29 @@ def test_a_batch_keeps_order_and_counts(api, credential):
     assert [r["verified"] for r in body["results"][:3]] == [True, False, True]
 
 
+def test_a_batch_answer_has_exactly_the_documented_shape(api, credential):
+    """The batch answer is rendered without ninja's response validation (for speed), so it is
+    checked here against the documented models, and against the single answer's shape."""
+    from credentials.api import BatchResult, VerifyResult
+
+    foreign = json.loads(credential.document)
+    foreign["name"] = {"zh": "不是字符串"}  # anything may sit in a foreign credential
+    foreign["credentialSubject"]["licenseNumber"] = 12345
+    items = [json.loads(credential.document), foreign, "garbage"]
+    response = post(api, {"credentials": items})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert BatchResult.model_validate(body).model_dump(by_alias=True) == body
+    assert body["results"][1]["verified"] is False
+    assert body["results"][1]["credential"]["number"] is None
+    assert body["results"][2]["credential"] is None
+    single = post(api, {"credential": items[0], "proofs": "fastest"}).json()
+    assert VerifyResult.model_validate(single).model_dump(by_alias=True) == single
+    assert single == body["results"][0]
+    assert set(single["checks"]) == {"proof", "issuer", "status", "validity", "schema"}
+
+
 def test_a_batch_of_1000_is_accepted_and_1001_refused(api, credential):
     ids = [f"urn:uuid:{credential.public_id}"] * 1000
     response = post(api, {"credentials": ids})
