@@ -217,18 +217,22 @@ def _jcs_path(value) -> int:
     exponent; other types)."""
     found = PLAIN
     stack = [value]
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
+        item = pop()
         kind = type(item)
-        if kind is str or item is None or kind is bool:
-            continue
         if kind is dict:
             for key, inner in item.items():
                 if type(key) is not str or not (key.isascii() or max(key) < _JCS_KEY_SAFE):
                     return SLOW
-                stack.append(inner)
+                if type(inner) is not str:  # most values: nothing more to check
+                    push(inner)
         elif kind is list:
-            stack.extend(item)
+            for inner in item:
+                if type(inner) is not str:
+                    push(inner)
+        elif kind is str or item is None or kind is bool:
+            continue
         elif kind is int:
             if not -_JCS_INT_MAX <= item <= _JCS_INT_MAX:
                 return SLOW
