@@ -19,10 +19,12 @@ verified only when all five pass.
 our own from the database and others over HTTPS. Tests pass their own.
 """
 
+import hashlib
 import ipaddress
 import json
 import logging
 import socket
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
+from cachetools import TTLCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.utils import timezone
@@ -490,8 +493,26 @@ def check_schema(document: dict) -> Check:
     return Check(PASS, "valid_schema", _("It is a W3C Verifiable Credential (not an Open Badge)."))
 
 
+# Status lists that passed every check but the validity window, by their exact content, for
+# a minute: verifying a list's RDFC proof was most of a single verification over the API
+# (benchmark 3). A revocation or suspension changes the list, hence the key, so it shows at
+# once; what can take up to a minute to show is a change to the issuer's keys themselves.
+CHECKED_LISTS_SECONDS = 60
+_CHECKED_LISTS: TTLCache = TTLCache(maxsize=256, ttl=CHECKED_LISTS_SECONDS)
+_CHECKED_LISTS_LOCK = threading.Lock()
+
+
+def _status_list_memo_key(document: dict, url: str, issuer: str, purpose: str) -> tuple | None:
+    try:
+        text = json.dumps(document, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+    return (url, issuer, purpose, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+
+
 class StatusChecker:
-    """Checks status entries, fetching and verifying each status list once per instance."""
+    """Checks status entries, fetching and verifying each status list once per instance (and
+    a list with the very same content once a minute per process)."""
 
     def __init__(self, fetch: Fetcher, resolver: KeyResolver, now: datetime):
         self.fetch = fetch
@@ -524,6 +545,28 @@ class StatusChecker:
             return self._unavailable(_("the status list cannot be fetched."))
         if not isinstance(document, dict):
             return self._unavailable(_("the status list is not a JSON object."))
+        memo_key = _status_list_memo_key(document, url, issuer, purpose)
+        with _CHECKED_LISTS_LOCK:
+            bits = _CHECKED_LISTS.get(memo_key) if memo_key else None
+        if bits is None:
+            checked = self._check_list(document, url, issuer, purpose)
+            if isinstance(checked, Check):
+                return checked
+            bits = checked
+            if memo_key:
+                with _CHECKED_LISTS_LOCK:
+                    _CHECKED_LISTS[memo_key] = bits
+        # The validity window is checked every time: a remembered list may have expired since.
+        validity = check_validity(document, self.now)
+        if validity.result != PASS:
+            return self._unavailable(
+                _("the status list is out of date (%(why)s)") % {"why": validity.reason}
+            )
+        return bits, purpose
+
+    def _check_list(self, document: dict, url: str, issuer: str, purpose: str) -> bytes | Check:
+        """Everything about a fetched list but its validity window: issuer, proof, id,
+        purpose, the bitstring."""
         if _issuer_id(document) != issuer:
             return self._unavailable(
                 _("the status list was not issued by the certificate's issuer.")
@@ -532,19 +575,13 @@ class StatusChecker:
             return self._unavailable(_("the status list's own signature does not verify."))
         if document.get("id") != url:
             return self._unavailable(_("the status list is not the one the certificate names."))
-        validity = check_validity(document, self.now)
-        if validity.result != PASS:
-            return self._unavailable(
-                _("the status list is out of date (%(why)s)") % {"why": validity.reason}
-            )
         subject = document.get("credentialSubject")
         if not isinstance(subject, dict) or subject.get("statusPurpose") != purpose:
             return self._unavailable(_("the status list is for another purpose."))
         try:
-            bits = decode_list(subject.get("encodedList"))
+            return decode_list(subject.get("encodedList"))
         except StatusListError as exc:
             return self._unavailable(str(exc))
-        return bits, purpose
 
     def check(self, document: dict, entries, credential: Credential | None) -> Check:
         issuer = _issuer_id(document)
