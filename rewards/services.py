@@ -3,7 +3,7 @@ service events. The ledger's verbs are in ``rewards.ledger``."""
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connections, router, transaction
@@ -313,7 +313,12 @@ _BLANK = {"currency": "", "outcome": "", "severity": "", "trip_external_id": ""}
 _COMPARED = ("id", "driver_id", *_VALUE_COLUMNS)
 
 
-_PLAIN_COLUMNS = frozenset({"idx", "occurred_at", "ended_at", "fare_fen", "rating"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# The columns sent as text, and as numbers (times as microseconds since 1970: exact, and
+# five times quicker to write than their ISO form, measured).
+_TEXT_COLUMNS = ("external_id", "kind", "currency", "outcome", "severity", "trip_external_id")
+_NUMBER_COLUMNS = ("fare_fen", "rating")
 
 
 def _text_array(values: list[str]) -> str:
@@ -327,40 +332,45 @@ def _text_array(values: list[str]) -> str:
     )
 
 
-def _plain_array(values: list) -> str:
-    """A PostgreSQL array literal of numbers or aware datetimes (their ISO form), or NULLs."""
+def _number_array(values: list) -> str:
+    """A PostgreSQL array literal of whole numbers or NULLs."""
     return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
+
+
+def _micros_array(values: list) -> str:
+    """Aware datetimes (or None) as an array literal of microseconds since 1970."""
+    return _number_array(
+        [None if value is None else (value - _EPOCH) // _MICROSECOND for value in values]
+    )
 
 
 def _postgres_insert(cursor, platform_id: int, rows: list[tuple[int, dict]], now) -> dict:
     """One statement: unnest the rows, join them to the platform's active driver links, insert
     them (in id order, so that two batches with the same new ids wait for each other instead of
     deadlocking) and skip the ids already taken. Returns {index: (driver_id, inserted)} for the
-    rows of linked drivers; a row missing from it is of a driver who is not linked."""
-    columns: dict[str, list] = {name: [] for name in ("idx", "driver_ref", *_VALUE_COLUMNS)}
-    idx, refs = columns["idx"], columns["driver_ref"]
-    value_lists = [(name, columns[name], _BLANK.get(name)) for name in _VALUE_COLUMNS]
-    for index, fields in rows:
-        idx.append(index)
-        refs.append(fields["driver_ref"])
-        get = fields.get
-        for name, values, blank in value_lists:
-            values.append(get(name, blank))
-    # Each column goes as one array literal, written here: psycopg would adapt the 12,000
-    # values one by one in Python (a third of the time of a batch, measured).
+    rows of linked drivers; a row missing from it is of a driver who is not linked.
+
+    Each column goes as one array literal written here: psycopg would adapt the 12,000 values
+    one by one in Python (a third of the time of a batch, measured)."""
+    every = [fields for _index, fields in rows]
+    refs = [fields["driver_ref"] for fields in every]
     arrays = [
-        _plain_array(values) if name in _PLAIN_COLUMNS else _text_array(values)
-        for name, values in columns.items()
+        _number_array([index for index, _fields in rows]),
+        _text_array(refs),
+        *(_text_array([fields.get(name, "") for fields in every]) for name in _TEXT_COLUMNS),
+        *(_number_array([fields.get(name) for fields in every]) for name in _NUMBER_COLUMNS),
+        _micros_array([fields["occurred_at"] for fields in every]),
+        _micros_array([fields.get("ended_at") for fields in every]),
     ]
     cursor.execute(
         """
         WITH input AS (
             SELECT * FROM unnest(
-                %s::integer[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],
-                %s::timestamptz[], %s::bigint[], %s::text[], %s::smallint[], %s::text[],
-                %s::text[], %s::text[]
-            ) AS input (idx, driver_ref, external_id, kind, occurred_at, ended_at, fare_fen,
-                        currency, rating, outcome, severity, trip_external_id)
+                %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                %s::text[], %s::text[], %s::bigint[], %s::smallint[], %s::bigint[],
+                %s::bigint[]
+            ) AS input (idx, driver_ref, external_id, kind, currency, outcome, severity,
+                        trip_external_id, fare_fen, rating, occurred_us, ended_us)
         ), link AS (
             SELECT platform_driver_id, driver_id
             FROM rewards_driverlink
@@ -374,8 +384,10 @@ def _postgres_insert(cursor, platform_id: int, rows: list[tuple[int, dict]], now
             INSERT INTO rewards_serviceevent (platform_id, driver_id, received_at, external_id,
                 kind, occurred_at, ended_at, fare_fen, currency, rating, outcome, severity,
                 trip_external_id)
-            SELECT %s, driver_id, %s, external_id, kind, occurred_at, ended_at, fare_fen,
-                   currency, rating, outcome, severity, trip_external_id
+            SELECT %s, driver_id, %s, external_id, kind,
+                   'epoch'::timestamptz + occurred_us * interval '1 microsecond',
+                   'epoch'::timestamptz + ended_us * interval '1 microsecond',
+                   fare_fen, currency, rating, outcome, severity, trip_external_id
             FROM linked
             ORDER BY external_id
             ON CONFLICT (platform_id, external_id) DO NOTHING
