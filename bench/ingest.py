@@ -4,6 +4,7 @@ Target: at least 20,000 events/s over the API.
     .venv/bin/python bench/ingest.py            # 200 batches over HTTP, 100 in-process
     .venv/bin/python bench/ingest.py --quick    # 10 and 5 batches
     .venv/bin/python bench/ingest.py --batches 100 --connections 8 --workers 4 --profile
+    .venv/bin/python bench/ingest.py --threads 2     # gunicorn as deployed (4 workers × 2)
 
 Two figures, each on a fresh copy of the template database ``roadwise_bench_ingest_tpl`` (one
 platform, 20,000 drivers linked to it; rebuilt when the migrations or this file change):
@@ -15,7 +16,10 @@ platform, 20,000 drivers linked to it; rebuilt when the migrations or this file 
   ``POST /api/v1/service-events`` with the platform's API key. Events per second is events
   accepted (read from each answer) over the wall time from the first request to the last answer.
   The client runs on the same machine and competes for its CPUs; it only sends prepared bytes
-  and reads the count.
+  and reads the count. The CPU each part used per batch is read from /proc around the run:
+  gunicorn's workers, the PostgreSQL backends of the benchmark database and PostgreSQL's WAL
+  writer/checkpointer/background writer, the client, and the rest of the machine ("others":
+  on a shared machine, other people's work).
 - **In-process**: ``rewards.services.service_events_ingest`` called directly with the same kind
   of batches, one after another, in one process: the service's own ceiling, without HTTP,
   JSON or the API's answer.
