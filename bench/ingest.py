@@ -4,6 +4,7 @@ Target: at least 20,000 events/s over the API.
     .venv/bin/python bench/ingest.py            # 200 batches over HTTP, 100 in-process
     .venv/bin/python bench/ingest.py --quick    # 10 and 5 batches
     .venv/bin/python bench/ingest.py --batches 100 --connections 8 --workers 4 --profile
+    .venv/bin/python bench/ingest.py --threads 2     # gunicorn as deployed (4 workers × 2)
 
 Two figures, each on a fresh copy of the template database ``roadwise_bench_ingest_tpl`` (one
 platform, 20,000 drivers linked to it; rebuilt when the migrations or this file change):
@@ -15,7 +16,10 @@ platform, 20,000 drivers linked to it; rebuilt when the migrations or this file 
   ``POST /api/v1/service-events`` with the platform's API key. Events per second is events
   accepted (read from each answer) over the wall time from the first request to the last answer.
   The client runs on the same machine and competes for its CPUs; it only sends prepared bytes
-  and reads the count.
+  and reads the count. The CPU each part used per batch is read from /proc around the run:
+  gunicorn's workers, the PostgreSQL backends of the benchmark database and PostgreSQL's WAL
+  writer/checkpointer/background writer, the client, and the rest of the machine ("others":
+  on a shared machine, other people's work).
 - **In-process**: ``rewards.services.service_events_ingest`` called directly with the same kind
   of batches, one after another, in one process: the service's own ceiling, without HTTP,
   JSON or the API's answer.
@@ -26,6 +30,7 @@ platform, 20,000 drivers linked to it; rebuilt when the migrations or this file 
 import argparse
 import http.client
 import json
+import os
 import re
 import socket
 import subprocess
@@ -207,14 +212,83 @@ def _wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> 
     raise RuntimeError("gunicorn did not answer")
 
 
-def _http(count: int, connections: int, workers: int, key: str, log) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc), 0 if it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_snapshot(server_pid: int) -> dict:
+    """CPU seconds so far of the gunicorn workers, of the PostgreSQL backends serving this
+    database, of this client process, and of the whole machine (other people's work too)."""
+    with _admin() as conn:
+        backends = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [DATABASE]
+            ).fetchall()
+        ]
+        helpers = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type IN "
+                "('walwriter', 'checkpointer', 'background writer')"
+            ).fetchall()
+        ]
+    busy, _total = _machine_cpu()
+    return {
+        "gunicorn": {pid: _cpu_seconds(pid) for pid in _children(server_pid)},
+        "postgres": {pid: _cpu_seconds(pid) for pid in backends},
+        "postgres_helpers": {pid: _cpu_seconds(pid) for pid in helpers},
+        "client": sum(os.times()[:2]),
+        "machine": busy,
+    }
+
+
+def _cpu_per_batch(before: dict, after: dict, batches: int) -> dict:
+    """CPU milliseconds per batch of each part, between two snapshots."""
+    out = {}
+    for part in ("gunicorn", "postgres", "postgres_helpers"):
+        out[part] = sum(
+            seconds - before[part].get(pid, 0.0) for pid, seconds in after[part].items()
+        )
+    out["client"] = after["client"] - before["client"]
+    out["machine"] = after["machine"] - before["machine"]
+    out["others"] = out["machine"] - sum(out[p] for p in ("gunicorn", "postgres", "client"))
+    out["others"] -= out["postgres_helpers"]
+    return {part: round(1000 * seconds / batches, 1) for part, seconds in out.items()}
+
+
+def _http(count: int, connections: int, workers: int, threads: int, key: str, log) -> dict:
     port = _free_port()
     bodies = [json.dumps({"events": rows}).encode() for rows in batches(count, "http")]
     warm = json.dumps({"events": batches(1, "warmup")[0]}).encode()
     env = roadwise_env(DATABASE)
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "cms.wsgi:application", "--workers",
-         str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+         str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
+         "--timeout", "120",
          "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -250,13 +324,15 @@ def _http(count: int, connections: int, workers: int, key: str, log) -> dict:
                         accepted[0] += int(found.group(1))
             conn.close()
 
-        threads = [threading.Thread(target=client) for _ in range(connections)]
+        clients = [threading.Thread(target=client) for _ in range(connections)]
+        cpu_before = _cpu_snapshot(server.pid)
         started = time.perf_counter()
-        for thread in threads:
+        for thread in clients:
             thread.start()
-        for thread in threads:
+        for thread in clients:
             thread.join()
         seconds = time.perf_counter() - started
+        cpu = _cpu_per_batch(cpu_before, _cpu_snapshot(server.pid), count)
     finally:
         server.terminate()
         try:
@@ -270,6 +346,8 @@ def _http(count: int, connections: int, workers: int, key: str, log) -> dict:
         "per_second": accepted[0] / seconds,
         "failures": failures[:3],
         "failure_count": len(failures),
+        "cpu_ms_per_batch": cpu,
+        "wall_ms_per_batch": round(1000 * seconds / count, 1),
     }
 
 
@@ -328,13 +406,14 @@ def run(args) -> list[dict]:
     inproc_batches = max(http_batches // 2, 5)
     connections = getattr(args, "connections", None) or 8
     workers = getattr(args, "workers", None) or 4
+    threads = getattr(args, "threads", None) or 1
     profile = bool(getattr(args, "profile", False))
     log = getattr(args, "log", None) or (lambda message: print(message, file=sys.stderr))
     _template(log)
 
     db_create(DATABASE, template=TEMPLATE)
     key = _child(["_key"])["key"]
-    over_http = _http(http_batches, connections, workers, key, log)
+    over_http = _http(http_batches, connections, workers, threads, key, log)
     log(f"  http: {json.dumps(over_http)}")
 
     db_create(DATABASE, template=TEMPLATE)
@@ -352,13 +431,15 @@ def run(args) -> list[dict]:
     statements = "; ".join(
         f"{words!r} ×{n} ({t:.2f} s)" for words, n, t in inproc.get("statements", [])
     )
+    cpu_text = ", ".join(f"{part} {ms}" for part, ms in over_http["cpu_ms_per_batch"].items())
     http_ok = over_http["accepted"] == over_http["sent"] and not over_http["failure_count"]
     common = f"batches of {BATCH:,} new events of {DRIVERS:,} linked drivers; {machine()}"
     return [
         row(
             "9",
-            f"service-event ingestion over HTTP (gunicorn {workers} sync workers, "
-            f"{connections} client connections)",
+            f"service-event ingestion over HTTP (gunicorn {workers} "
+            + (f"workers × {threads} threads, " if threads > 1 else "sync workers, ")
+            + f"{connections} client connections)",
             round(over_http["per_second"]),
             "events/s",
             "—",
@@ -369,7 +450,7 @@ def run(args) -> list[dict]:
             f"{over_http['accepted']:,} of {over_http['sent']:,} events accepted in "
             f"{over_http['seconds']:.1f} s, {over_http['failure_count']} failed requests"
             + (f" ({over_http['failures'][0]})" if over_http["failures"] else "")
-            + f"; client on the same machine; {common}",
+            + f"; CPU ms per batch: {cpu_text}; client on the same machine; {common}",
         ),
         row(
             "9",
@@ -392,7 +473,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="10 HTTP batches, 5 in-process")
     parser.add_argument("--batches", type=int, help="HTTP batches (200); in-process half")
     parser.add_argument("--connections", type=int, help="client connections (8)")
-    parser.add_argument("--workers", type=int, help="gunicorn sync workers (4)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (4)")
+    parser.add_argument(
+        "--threads", type=int, help="threads per gunicorn worker (1: sync; deployed: 2)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the in-process run")
     parser.add_argument("--json", help="also write the rows to this file")
     return parser

@@ -1,10 +1,11 @@
 """Platforms' service-data API: link drivers (with their consent), send service events."""
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
@@ -118,13 +119,18 @@ def events_ingest(request: HttpRequest, payload: EventsIn):
         raise HttpError(422, " ".join(exc.messages)) from None
     except PermissionDenied as exc:
         raise HttpError(403, str(exc)) from None
+    # The answer is EventsOut (as documented above), rendered here at once: validating 1,000
+    # RowOut objects through the schema took longer than inserting the batch (measured).
     counts = dict.fromkeys(("accepted", "duplicate", "updated", "refused"), 0)
+    rows = []
     for result in results:
         counts[result.status] += 1
-    return {
+        rows.append(result.as_dict())
+    body = {
         "accepted": counts["accepted"],
         "duplicates": counts["duplicate"],
         "updated": counts["updated"],
         "refused": counts["refused"],
-        "results": [result.as_dict() for result in results],
+        "results": rows,
     }
+    return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")

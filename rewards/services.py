@@ -3,10 +3,10 @@ service events. The ledger's verbs are in ``rewards.ledger``."""
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -149,9 +149,15 @@ def link_end(*, link: DriverLink, driver: User) -> DriverLink:
 
 
 # --- service events ------------------------------------------------------------------------
+#
+# A batch of up to 1,000 rows is checked in Python, row by row; the rows that pass go to the
+# database in one set-based statement (PostgreSQL: arrays unnested, joined to the active driver
+# links, ``INSERT … ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING``), so that the
+# answer says which rows this request really inserted. Only the rows whose id was already taken
+# are read back, to tell a duplicate from an update or a different event under the same id.
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     index: int
     id: str | None
@@ -164,6 +170,22 @@ class RowResult:
 
 class RowError(ValueError):
     pass
+
+
+def _allowed(choices) -> tuple[frozenset, str]:
+    """The values of a choices class as a set, and listed for the error message."""
+    return frozenset(choices.values), ", ".join(choices.values)
+
+
+KINDS = _allowed(ServiceEvent.Kind)
+OUTCOMES = _allowed(ServiceEvent.Outcome)
+SEVERITIES = _allowed(ServiceEvent.Severity)
+_TRIP = ServiceEvent.Kind.TRIP.value
+_RATING = ServiceEvent.Kind.RATING.value
+_COMPLAINT = ServiceEvent.Kind.COMPLAINT.value
+_SAFETY_INCIDENT = ServiceEvent.Kind.SAFETY_INCIDENT.value
+_ONLINE_SESSION = ServiceEvent.Kind.ONLINE_SESSION.value
+_PENDING = ServiceEvent.Outcome.PENDING.value
 
 
 def _text(row: dict, name: str, *, required: bool = True, max_length: int = 100) -> str:
@@ -182,9 +204,11 @@ def _text(row: dict, name: str, *, required: bool = True, max_length: int = 100)
     return value
 
 
-def _time(row: dict, name: str, now: datetime, *, required: bool = True) -> datetime | None:
+def _time(
+    row: dict, name: str, earliest: datetime, latest: datetime, *, required: bool = True
+) -> datetime | None:
     raw = row.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         if required:
             raise RowError(_("“%(field)s” is missing.") % {"field": name})
         return None
@@ -199,9 +223,9 @@ def _time(row: dict, name: str, now: datetime, *, required: bool = True) -> date
         )
     if value.tzinfo is None:
         raise RowError(_("“%(field)s” needs a time zone (e.g. +08:00 or Z).") % {"field": name})
-    if value > now + CLOCK_SKEW:
+    if value > latest:
         raise RowError(_("“%(field)s” is in the future.") % {"field": name})
-    if value < now - MAX_EVENT_AGE:
+    if value < earliest:
         raise RowError(_("“%(field)s” is too long ago to count.") % {"field": name})
     return value
 
@@ -220,48 +244,48 @@ def _integer(row: dict, name: str, *, low: int, high: int, required: bool = True
     return value
 
 
-def _choice(row: dict, name: str, choices, *, required: bool = True) -> str:
+def _choice(row: dict, name: str, allowed: tuple[frozenset, str], *, required: bool = True) -> str:
     value = row.get(name)
-    if value in (None, ""):
+    if value is None or value == "":
         if required:
             raise RowError(_("“%(field)s” is missing.") % {"field": name})
         return ""
-    if value not in choices.values:
+    if not isinstance(value, str) or value not in allowed[0]:
         raise RowError(
-            _("“%(field)s” must be one of: %(choices)s.")
-            % {"field": name, "choices": ", ".join(choices.values)}
+            _("“%(field)s” must be one of: %(choices)s.") % {"field": name, "choices": allowed[1]}
         )
     return value
 
 
-def _parse_row(row, now: datetime) -> dict:
-    """The fields of one event, checked; RowError says what is wrong."""
+def _parse_row(row, earliest: datetime, latest: datetime) -> dict:
+    """The fields of one event, checked; RowError says what is wrong. Times must lie between
+    ``earliest`` and ``latest`` (now less MAX_EVENT_AGE, now plus CLOCK_SKEW)."""
     if not isinstance(row, dict):
         raise RowError(_("An event must be a JSON object."))
-    kind = _choice(row, "type", ServiceEvent.Kind)
+    kind = _choice(row, "type", KINDS)
     fields = {
         "external_id": _text(row, "id"),
         "driver_ref": _text(row, "driver", max_length=64),
         "kind": kind,
-        "occurred_at": _time(row, "occurred_at", now),
+        "occurred_at": _time(row, "occurred_at", earliest, latest),
     }
-    if kind == ServiceEvent.Kind.TRIP:
+    if kind == _TRIP:
         fields["fare_fen"] = _integer(row, "fare_fen", low=0, high=10_000_000)
         currency = _text(row, "currency", required=False, max_length=3) or "CNY"
         if currency != "CNY":
             raise RowError(_("Only CNY amounts are accepted."))
         fields["currency"] = currency
-    elif kind == ServiceEvent.Kind.RATING:
+    elif kind == _RATING:
         fields["rating"] = _integer(row, "rating", low=1, high=5)
         fields["trip_external_id"] = _text(row, "trip_id", required=False)
-    elif kind == ServiceEvent.Kind.COMPLAINT:
-        fields["outcome"] = _choice(row, "outcome", ServiceEvent.Outcome)
+    elif kind == _COMPLAINT:
+        fields["outcome"] = _choice(row, "outcome", OUTCOMES)
         fields["trip_external_id"] = _text(row, "trip_id", required=False)
-    elif kind == ServiceEvent.Kind.SAFETY_INCIDENT:
-        fields["severity"] = _choice(row, "severity", ServiceEvent.Severity)
+    elif kind == _SAFETY_INCIDENT:
+        fields["severity"] = _choice(row, "severity", SEVERITIES)
         fields["trip_external_id"] = _text(row, "trip_id", required=False)
-    elif kind == ServiceEvent.Kind.ONLINE_SESSION:
-        ended_at = _time(row, "ended_at", now)
+    elif kind == _ONLINE_SESSION:
+        ended_at = _time(row, "ended_at", earliest, latest)
         if ended_at <= fields["occurred_at"]:
             raise RowError(_("An online session must end after it starts."))
         if ended_at - fields["occurred_at"] > MAX_SESSION:
@@ -270,12 +294,212 @@ def _parse_row(row, now: datetime) -> dict:
     return fields
 
 
-def _same(event: ServiceEvent, fields: dict) -> bool:
+# The columns a row sets, after platform_id, in the order of the statements below. A column
+# that a kind does not use gets NULL (numbers, times) or "" (text).
+_VALUE_COLUMNS = (
+    "external_id",
+    "kind",
+    "occurred_at",
+    "ended_at",
+    "fare_fen",
+    "currency",
+    "rating",
+    "outcome",
+    "severity",
+    "trip_external_id",
+)
+_BLANK = {"currency": "", "outcome": "", "severity": "", "trip_external_id": ""}
+# What is read back of an event whose id was taken, to compare it with the row sent again.
+_COMPARED = ("id", "driver_id", *_VALUE_COLUMNS)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# The columns sent as text, and as numbers (times as microseconds since 1970: exact, and
+# five times quicker to write than their ISO form, measured).
+_TEXT_COLUMNS = ("external_id", "kind", "currency", "outcome", "severity", "trip_external_id")
+_NUMBER_COLUMNS = ("fare_fen", "rating")
+
+
+def _text_array(values: list[str]) -> str:
+    """A PostgreSQL array literal of strings: each quoted, backslashes and quotes escaped."""
+    if not values:
+        return "{}"
+    return (
+        '{"'
+        + '","'.join([value.replace("\\", "\\\\").replace('"', '\\"') for value in values])
+        + '"}'
+    )
+
+
+def _number_array(values: list) -> str:
+    """A PostgreSQL array literal of whole numbers or NULLs."""
+    return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
+
+
+def _micros_array(values: list) -> str:
+    """Aware datetimes (or None) as an array literal of microseconds since 1970."""
+    return _number_array(
+        [None if value is None else (value - _EPOCH) // _MICROSECOND for value in values]
+    )
+
+
+def _postgres_insert(cursor, platform_id: int, rows: list[tuple[int, dict]], now) -> dict:
+    """One statement: unnest the rows, join them to the platform's active driver links, insert
+    them (in id order, so that two batches with the same new ids wait for each other instead of
+    deadlocking) and skip the ids already taken. Returns {index: (driver_id, inserted)} for the
+    rows of linked drivers; a row missing from it is of a driver who is not linked.
+
+    Each column goes as one array literal written here: psycopg would adapt the 12,000 values
+    one by one in Python (a third of the time of a batch, measured)."""
+    every = [fields for _index, fields in rows]
+    refs = [fields["driver_ref"] for fields in every]
+    arrays = [
+        _number_array([index for index, _fields in rows]),
+        _text_array(refs),
+        *(_text_array([fields.get(name, "") for fields in every]) for name in _TEXT_COLUMNS),
+        *(_number_array([fields.get(name) for fields in every]) for name in _NUMBER_COLUMNS),
+        _micros_array([fields["occurred_at"] for fields in every]),
+        _micros_array([fields.get("ended_at") for fields in every]),
+    ]
+    cursor.execute(
+        """
+        WITH input AS (
+            SELECT * FROM unnest(
+                %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                %s::text[], %s::text[], %s::bigint[], %s::smallint[], %s::bigint[],
+                %s::bigint[]
+            ) AS input (idx, driver_ref, external_id, kind, currency, outcome, severity,
+                        trip_external_id, fare_fen, rating, occurred_us, ended_us)
+        ), link AS (
+            SELECT platform_driver_id, driver_id
+            FROM rewards_driverlink
+            WHERE platform_id = %s
+              AND unlinked_at IS NULL
+              AND platform_driver_id = ANY(%s::text[])
+        ), linked AS (
+            SELECT input.*, link.driver_id
+            FROM input JOIN link ON link.platform_driver_id = input.driver_ref
+        ), inserted AS (
+            INSERT INTO rewards_serviceevent (platform_id, driver_id, received_at, external_id,
+                kind, occurred_at, ended_at, fare_fen, currency, rating, outcome, severity,
+                trip_external_id)
+            SELECT %s, driver_id, %s, external_id, kind,
+                   'epoch'::timestamptz + occurred_us * interval '1 microsecond',
+                   'epoch'::timestamptz + ended_us * interval '1 microsecond',
+                   fare_fen, currency, rating, outcome, severity, trip_external_id
+            FROM linked
+            ORDER BY external_id
+            ON CONFLICT (platform_id, external_id) DO NOTHING
+            RETURNING external_id
+        )
+        SELECT linked.idx, linked.driver_id, inserted.external_id IS NOT NULL
+        FROM linked LEFT JOIN inserted ON inserted.external_id = linked.external_id
+        """,
+        [*arrays, platform_id, _text_array(list(set(refs))), platform_id, now],
+    )
+    return {index: (driver_id, inserted) for index, driver_id, inserted in cursor.fetchall()}
+
+
+_GENERIC_INSERT = (
+    "INSERT INTO rewards_serviceevent (platform_id, driver_id, received_at, external_id, kind, "
+    "occurred_at, ended_at, fare_fen, currency, rating, outcome, severity, trip_external_id) "
+    "VALUES ",
+    " ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING external_id",
+)
+
+
+def _generic_insert(cursor, platform_id: int, rows: list[tuple[int, dict]], now) -> dict:
+    """The same as ``_postgres_insert`` for the other databases (SQLite ≥ 3.35 in
+    development): links looked up, then multi-row ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING`` statements."""
+    links = dict(
+        DriverLink.objects.filter(
+            platform_id=platform_id,
+            unlinked_at=None,
+            platform_driver_id__in={fields["driver_ref"] for _index, fields in rows},
+        ).values_list("platform_driver_id", "driver_id")
+    )
+    ops = cursor.db.ops
+    received_at = ops.adapt_datetimefield_value(now)
+    linked, by_id = [], {}
+    for index, fields in rows:
+        driver_id = links.get(fields["driver_ref"])
+        if driver_id is not None:
+            linked.append((fields["external_id"], index, driver_id, fields))
+            by_id[fields["external_id"]] = index
+    linked.sort(key=lambda item: item[0])
+    out = {index: (driver_id, False) for _id, index, driver_id, _fields in linked}
+    width = 3 + len(_VALUE_COLUMNS)
+    per_statement = max(1, min(500, (cursor.db.features.max_query_params or 999) // width))
+    placeholders = "(" + ", ".join(["%s"] * width) + ")"
+    for start in range(0, len(linked), per_statement):
+        chunk = linked[start : start + per_statement]
+        params = []
+        for _id, _index, driver_id, fields in chunk:
+            params += (platform_id, driver_id, received_at)
+            for name in _VALUE_COLUMNS:
+                value = fields.get(name, _BLANK.get(name))
+                if name in ("occurred_at", "ended_at"):
+                    value = ops.adapt_datetimefield_value(value)
+                params.append(value)
+        values = ", ".join([placeholders] * len(chunk))
+        cursor.execute(f"{_GENERIC_INSERT[0]}{values}{_GENERIC_INSERT[1]}", params)
+        for (external_id,) in cursor.fetchall():
+            index = by_id[external_id]
+            out[index] = (out[index][0], True)
+    return out
+
+
+def _same(old: dict, fields: dict) -> bool:
     return all(
-        getattr(event, name) == value
+        old[name] == value
         for name, value in fields.items()
         if name not in ("external_id", "driver_ref")
     )
+
+
+def _settle_taken(platform: Organization, taken: list, results: list[RowResult]) -> list:
+    """Rows whose id was already taken: a duplicate (nothing changes), a pending complaint's
+    outcome (updated), or a different event under a used id (refused). Returns the rows whose
+    event vanished since the insert (deleted meanwhile): they are tried again."""
+    existing = {
+        old["external_id"]: old
+        for old in ServiceEvent.objects.filter(
+            platform=platform, external_id__in=[fields["external_id"] for _i, fields, _d in taken]
+        ).values(*_COMPARED)
+    }
+    vanished = []
+    for index, fields, driver_id in taken:
+        result = results[index]
+        old = existing.get(fields["external_id"])
+        while True:
+            if old is None:
+                vanished.append((index, fields))
+                break
+            if old["driver_id"] == driver_id and _same(old, fields):
+                result.status, result.reason = "duplicate", _("Already received; nothing changed.")
+            elif (
+                old["kind"] == _COMPLAINT
+                and old["outcome"] == _PENDING
+                and fields["kind"] == _COMPLAINT
+                and fields.get("outcome") != _PENDING
+                and old["driver_id"] == driver_id
+            ):
+                if not ServiceEvent.objects.filter(pk=old["id"], outcome=_PENDING).update(
+                    outcome=fields["outcome"]
+                ):
+                    # Another request recorded an outcome first: compare with that one.
+                    old = ServiceEvent.objects.filter(pk=old["id"]).values(*_COMPARED).first()
+                    continue
+                result.status, result.reason = "updated", _("The complaint's outcome is recorded.")
+            else:
+                result.status, result.reason = (
+                    "refused",
+                    _("This id was already used for a different event; events cannot be changed."),
+                )
+            break
+    return vanished
 
 
 def service_events_ingest(*, platform: Organization, rows: list) -> list[RowResult]:
@@ -284,7 +508,9 @@ def service_events_ingest(*, platform: Organization, rows: list) -> list[RowResu
     Each row is checked on its own: a refused row (bad data, a driver who has not linked their
     account to this platform) is reported and skipped; the accepted rows are written together
     in one transaction. An id seen before is a duplicate and changes nothing, except that a
-    complaint still under review may be sent again with its outcome.
+    complaint still under review may be sent again with its outcome. "accepted" means this
+    call inserted the row: of two concurrent batches with the same new id, one is told
+    "accepted", the other "duplicate".
     """
     _check_platform(platform)
     if len(rows) > MAX_EVENTS_PER_BATCH:
@@ -292,74 +518,51 @@ def service_events_ingest(*, platform: Organization, rows: list) -> list[RowResu
             _("At most %(max)s events per batch.") % {"max": MAX_EVENTS_PER_BATCH}
         )
     now = timezone.now()
+    earliest, latest = now - MAX_EVENT_AGE, now + CLOCK_SKEW
     results: list[RowResult] = []
-    parsed: dict[int, dict] = {}
+    checked: list[tuple[int, dict]] = []
+    seen: set[str] = set()
+    twice = None
     for index, row in enumerate(rows):
-        row_id = row.get("id") if isinstance(row, dict) else None
-        row_id = str(row_id)[:100] if row_id is not None else None
         try:
-            parsed[index] = _parse_row(row, now)
-            results.append(RowResult(index, parsed[index]["external_id"], "accepted"))
+            fields = _parse_row(row, earliest, latest)
         except RowError as exc:
+            row_id = row.get("id") if isinstance(row, dict) else None
+            row_id = str(row_id)[:100] if row_id is not None else None
             results.append(RowResult(index, row_id, "refused", str(exc)))
-
-    seen_in_batch: dict[str, int] = {}
-    for index, fields in list(parsed.items()):
-        first = seen_in_batch.setdefault(fields["external_id"], index)
-        if first != index:
-            results[index].status = "refused"
-            results[index].reason = _("The same id appears twice in this batch.")
-            del parsed[index]
-
-    links = dict(
-        DriverLink.objects.filter(
-            platform=platform,
-            unlinked_at=None,
-            platform_driver_id__in={fields["driver_ref"] for fields in parsed.values()},
-        ).values_list("platform_driver_id", "driver_id")
-    )
-    existing = {
-        event.external_id: event
-        for event in ServiceEvent.objects.filter(
-            platform=platform, external_id__in=[f["external_id"] for f in parsed.values()]
-        )
-    }
-    new_events, updates = [], []
-    for index, fields in parsed.items():
-        result = results[index]
-        driver_id = links.get(fields["driver_ref"])
-        if driver_id is None:
-            result.status, result.reason = (
-                "refused",
-                _("This driver has not linked their Roadwise account to your platform."),
-            )
             continue
-        values = {k: v for k, v in fields.items() if k != "driver_ref"}
-        old = existing.get(fields["external_id"])
-        if old is not None:
-            if old.driver_id == driver_id and _same(old, values):
-                result.status, result.reason = "duplicate", _("Already received; nothing changed.")
-            elif (
-                old.kind == ServiceEvent.Kind.COMPLAINT
-                and old.outcome == ServiceEvent.Outcome.PENDING
-                and values["kind"] == old.kind
-                and values.get("outcome") != ServiceEvent.Outcome.PENDING
-                and old.driver_id == driver_id
-            ):
-                old.outcome = values["outcome"]
-                updates.append(old)
-                result.status, result.reason = "updated", _("The complaint's outcome is recorded.")
-            else:
-                result.status, result.reason = (
-                    "refused",
-                    _("This id was already used for a different event; events cannot be changed."),
-                )
+        external_id = fields["external_id"]
+        if external_id in seen:
+            twice = twice or _("The same id appears twice in this batch.")
+            results.append(RowResult(index, external_id, "refused", twice))
             continue
-        new_events.append(ServiceEvent(platform=platform, driver_id=driver_id, **values))
-    with transaction.atomic():
-        ServiceEvent.objects.bulk_create(new_events, ignore_conflicts=True, batch_size=500)
-        for event in updates:
-            ServiceEvent.objects.filter(pk=event.pk, outcome=ServiceEvent.Outcome.PENDING).update(
-                outcome=event.outcome
-            )
+        seen.add(external_id)
+        results.append(RowResult(index, external_id, "accepted"))
+        checked.append((index, fields))
+    if not checked:
+        return results
+
+    using = router.db_for_write(ServiceEvent)
+    connection = connections[using]
+    insert = _postgres_insert if connection.vendor == "postgresql" else _generic_insert
+    unlinked = None
+    with transaction.atomic(using=using):
+        for _attempt in range(3):
+            with connection.cursor() as cursor:
+                written = insert(cursor, platform.pk, checked, now)
+            taken = []
+            for index, fields in checked:
+                driver_id, inserted = written.get(index, (None, False))
+                if driver_id is None:
+                    unlinked = unlinked or _(
+                        "This driver has not linked their Roadwise account to your platform."
+                    )
+                    results[index].status, results[index].reason = "refused", unlinked
+                elif not inserted:
+                    taken.append((index, fields, driver_id))
+            checked = _settle_taken(platform, taken, results) if taken else []
+            if not checked:
+                break
+        else:  # an event deleted and its id taken again, three times over, in one request
+            raise RuntimeError("service events kept vanishing under the same ids; try again")
     return results
