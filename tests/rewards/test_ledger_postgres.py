@@ -1,6 +1,8 @@
 """PostgreSQL itself keeps the ledger whole: no UPDATE or DELETE, no unbalanced transaction at
 commit; and row locks keep floors and idempotency keys under real concurrent threads."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -122,6 +124,16 @@ def test_an_entry_must_be_in_its_accounts_currency_and_at_its_transactions_momen
                 posted_at=deposit.posted_at,
             )
     with pytest.raises(IntegrityError, match="its transaction at"):
+        with transaction.atomic():
+            Entry.objects.create(
+                transaction=deposit,
+                account=funding,
+                amount_fen=1,
+                currency="CNY",
+                posted_at=deposit.posted_at + timedelta(seconds=1),
+            )
+    # No moment at all: refused before the (per-statement) trigger, by NOT NULL.
+    with pytest.raises(IntegrityError, match="posted_at"):
         with transaction.atomic():
             Entry.objects.create(
                 transaction=deposit, account=funding, amount_fen=1, currency="CNY", posted_at=None
