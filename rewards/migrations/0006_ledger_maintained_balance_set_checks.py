@@ -28,6 +28,8 @@ UPDATE rewards_account SET balance_fen = COALESCE(
     0)
 """
 
+KEY_LOOKUPS_ONLY = "SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off"
+
 POSTGRESQL_FORWARD = [
     BACKFILL,
     # --- the maintained balance ---------------------------------------------------------------
@@ -146,6 +148,13 @@ POSTGRESQL_FORWARD = [
     REFERENCING NEW TABLE AS new_transactions
     FOR EACH STATEMENT EXECUTE FUNCTION rewards_ledger_transactions_inserted()
     """,
+    # A plpgsql function plans its queries once per session and keeps the plan: planned while
+    # the ledger was small (a fresh database, the first batch of a run) a join would scan the
+    # entries or transactions table, and go on scanning it per call as the table grows (a run's
+    # batch took 10 s that way). These functions only ever look rows up by key: they are held
+    # to nested loops over the indexes, whatever the sizes when they were planned.
+    f"ALTER FUNCTION rewards_ledger_check_queued() {KEY_LOOKUPS_ONLY}",
+    f"ALTER FUNCTION rewards_ledger_entries_inserted() {KEY_LOOKUPS_ONLY}",
     # --- the per-row triggers they replace -----------------------------------------------------
     "DROP TRIGGER rewards_entry_balanced ON rewards_entry",
     "DROP TRIGGER rewards_transaction_balanced ON rewards_transaction",
@@ -232,7 +241,10 @@ POSTGRESQL_FORWARD = [
     END;
     $$
     """,
+    "ALTER FUNCTION rewards_ledger_post(text, text, text, jsonb, bigint, bigint, timestamptz,"
+    f" bigint[], bigint[], text[]) {KEY_LOOKUPS_ONLY}",
 ]
+
 
 POSTGRESQL_REVERSE = [
     "DROP FUNCTION IF EXISTS rewards_ledger_post(text, text, text, jsonb, bigint, bigint,"
