@@ -881,6 +881,7 @@ class _Posting:
         self.run = run
         self.period = run.period_start.strftime("%Y-%m")
         self.funding: dict[str, Account] = {}
+        self.descriptions: dict[int, str] = {}
         self.versions = {
             version.pk: version
             for version in RuleVersion.objects.filter(
@@ -897,8 +898,12 @@ class _Posting:
         return self.funding[currency]
 
     def description(self, rule_version_id: int) -> str:
-        version = self.versions[rule_version_id]
-        return f"{version.name}, {self.run.period_start:%Y-%m} ({version.get_kind_display()})"
+        if rule_version_id not in self.descriptions:
+            version = self.versions[rule_version_id]
+            self.descriptions[rule_version_id] = (
+                f"{version.name}, {self.run.period_start:%Y-%m} ({version.get_kind_display()})"
+            )
+        return self.descriptions[rule_version_id]
 
     def notify(self, posted: list[tuple[int, int, int, int, str]]) -> None:
         """`reward.posted` to the paying platform, and no other, for each (line, driver, rule
