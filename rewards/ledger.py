@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -357,7 +358,7 @@ def post_transaction(
 
 
 # SQLSTATEs raised by rewards_ledger_post (migration 0006).
-_INSUFFICIENT, _CONFLICT, _WRONG_ACCOUNT = "RW001", "RW002", "RW003"
+_INSUFFICIENT, _CONFLICT, _WRONG_ACCOUNT, _SLICE_SHORT = "RW001", "RW002", "RW003", "RW004"
 
 
 def _post_on_postgresql(
@@ -387,16 +388,16 @@ def _post_on_postgresql(
         [amount for _account, amount in legs],
         [account.currency for account, _amount in legs],
     ]
-    sql = "SELECT * FROM rewards_ledger_post(%s, %s, %s, %s::jsonb, %s, %s, %s, %s::bigint[], %s::bigint[], %s::text[])"  # noqa: E501
+    sql = "SELECT * FROM rewards_ledger_post(%s, %s, %s, %s::jsonb, %s, %s, %s, %s::bigint[], %s::bigint[], %s::text[], %s)"  # noqa: E501
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                posted_id, created = cursor.fetchone()
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                posted_id, created = cursor.fetchone()
+        try:
+            posted_id, created = _call(sql, [*params, False])
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _SLICE_SHORT:
+                raise
+            # The slice of the platform's funding this posting took holds too little: again,
+            # taking every slice and spreading the money (migration 0007).
+            posted_id, created = _call(sql, [*params, True])
     except IntegrityError:
         # Another constraint than the key's: the original reversed meanwhile.
         _refuse_second_reversal(reverses)
@@ -420,6 +421,16 @@ def _post_on_postgresql(
             metadata,
         ],
     )
+
+
+def _call(sql: str, params: list) -> tuple[int, bool]:
+    if connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _ledger_error(exc: DatabaseError, *, idempotency_key, legs) -> Exception:
@@ -575,11 +586,31 @@ def check_invariants(currency: str | None = None) -> list[str]:
         | (~Q(kind=Transaction.Kind.REVERSAL) & Q(reverses__isnull=False))
     ).values_list("idempotency_key", flat=True):
         problems.append(f"transaction {key} is a reversal without an original, or vice versa")
+    kept_balance = F("balance_fen")
+    if connection.vendor == "postgresql":  # and a platform's funding slices (migration 0007)
+        kept_balance = F("balance_fen") + RawSQL(
+            "SELECT COALESCE(SUM(s.balance_fen), 0) FROM rewards_account_slice s"
+            " WHERE s.account_id = rewards_account.id",
+            [],
+            output_field=BigIntegerField(),
+        )
     for code, kept, total in (
-        accounts.annotate(total=Coalesce(Sum("entries__amount_fen"), 0))
-        .exclude(balance_fen=F("total"))
+        accounts.annotate(
+            total=Coalesce(
+                Subquery(
+                    Entry.objects.filter(account=OuterRef("pk"))
+                    .order_by()
+                    .values("account")
+                    .annotate(total=Sum("amount_fen"))
+                    .values("total")
+                ),
+                0,
+            ),
+            kept=kept_balance,
+        )
+        .exclude(kept=F("total"))
         .order_by("code")
-        .values_list("code", "balance_fen", "total")
+        .values_list("code", "kept", "total")
     ):
         problems.append(f"account {code} keeps a balance of {kept}; its entries sum to {total}")
     floored = list(accounts.filter(floor_fen__isnull=False))

@@ -1010,12 +1010,9 @@ def _post_batch(posting: _Posting, ids: list[int]) -> None:
         )
         lines = cursor.fetchall()
         funding = {currency: posting.funding_account(currency) for *_x, currency, _a in lines}
-        cursor.execute(
-            "SELECT id, balance_fen, floor_fen FROM rewards_account WHERE id = ANY(%s)"
-            " ORDER BY id FOR NO KEY UPDATE",
-            [sorted({a.pk for a in funding.values()} | {row[5] for row in lines})],
+        held = _lock_accounts(
+            cursor, {row[5] for row in lines}, {account.pk for account in funding.values()}
         )
-        held = {pk: (balance_fen, floor_fen) for pk, balance_fen, floor_fen in cursor.fetchall()}
         # Under the locks: what a concurrent execution of this run has not posted meanwhile.
         cursor.execute(
             "SELECT id FROM rewards_rewardline WHERE id = ANY(%s) AND transaction_id IS NULL",
@@ -1046,9 +1043,43 @@ def _post_batch(posting: _Posting, ids: list[int]) -> None:
                     break
                 left[currency] -= amount
         if lines:
+            for currency, account in funding.items():
+                spent = sum(row[3] for row in lines if row[4] == currency)
+                if spent:  # the batch's debit goes to slice 0, which now holds it
+                    cursor.execute("SELECT rewards_ledger_rebalance(%s, %s)", [account.pk, -spent])
             _insert_postings(posting, cursor, lines, funding)
     if short is not None:
         raise short
+
+
+def _lock_accounts(cursor, accounts: set[int], funding: set[int]) -> dict[int, tuple]:
+    """Lock the batch's accounts in (account id, slice) order, as every posting does: rows of
+    other accounts, every slice of a platform's funding (migration 0007). Returns the funding
+    accounts' (balance, floor)."""
+    held: dict[int, tuple] = {}
+    segment: list[int] = []
+
+    def lock_segment():
+        if segment:
+            cursor.execute(
+                "SELECT id FROM rewards_account WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                [segment],
+            )
+            segment.clear()
+
+    for pk in sorted(accounts | funding):
+        if pk in funding:
+            lock_segment()
+            cursor.execute(
+                "SELECT rewards_ledger_rebalance(id, 0), floor_fen FROM rewards_account"
+                " WHERE id = %s",
+                [pk],
+            )
+            held[pk] = cursor.fetchone()
+        else:
+            segment.append(pk)
+    lock_segment()
+    return held
 
 
 def _insert_postings(posting: _Posting, cursor, lines: list[tuple], funding: dict) -> None:

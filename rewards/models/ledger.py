@@ -194,3 +194,27 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.amount_fen:+d} {self.currency}"
+
+
+class AccountSlice(models.Model):
+    """Part of a platform funding account's maintained balance (PostgreSQL, migration 0007):
+    postings from one platform each lock a slice instead of queueing on the account's row. The
+    account's balance is its row's ``balance_fen`` plus its slices'. Written only by the
+    database's ledger functions and triggers; unused on SQLite."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="slices"
+    )
+    slice = models.SmallIntegerField(_("slice"))
+    balance_fen = models.BigIntegerField(_("balance (fen)"), default=0)
+
+    class Meta:
+        db_table = "rewards_account_slice"
+        verbose_name = _("ledger account slice")
+        verbose_name_plural = _("ledger account slices")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "slice"], name="rewards_account_slice_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.slice} {self.balance_fen}"
