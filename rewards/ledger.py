@@ -224,7 +224,8 @@ def _existing(*, idempotency_key, kind, legs, reverses) -> Transaction | None:
 
 def _lock_floored_debits(legs) -> tuple[list[Account], dict[int, int]]:
     """Lock every floored account this transaction takes money from, in pk order (so that two
-    postings never wait on each other crosswise). Returns them, and each account's net amount."""
+    postings never wait on each other crosswise). Returns them, and each account's net amount.
+    The portable path only: PostgreSQL posts through ``rewards_ledger_post``."""
     net: dict[int, int] = defaultdict(int)
     for account, amount in legs:
         net[account.pk] += amount
@@ -283,6 +284,9 @@ def post_transaction(
 
     Refuses (raising a `LedgerError`, writing nothing) a malformed or unbalanced transaction,
     one that takes a floored account below its floor, and a key reused for other legs.
+
+    On PostgreSQL the posting is one call of ``rewards_ledger_post`` (migrations 0006, 0007);
+    elsewhere (SQLite) the portable path below does the same checks in Python.
     """
     legs = list(legs or [])
     _validate(idempotency_key=idempotency_key, kind=kind, legs=legs, reverses=reverses)
