@@ -70,7 +70,7 @@ FORWARD = [
         IF account.floor_fen IS NULL THEN
             RETURN held;
         END IF;
-        IF held + p_net < account.floor_fen THEN
+        IF p_net < 0 AND held + p_net < account.floor_fen THEN
             RAISE EXCEPTION 'account % would go below its floor', p_account
                 USING ERRCODE = 'RW001',
                 DETAIL = p_account::text || ' ' || held::text || ' '
@@ -78,6 +78,11 @@ FORWARD = [
                     || account.floor_fen::text;
         END IF;
         spare := held + p_net - account.floor_fen;
+        IF spare < 0 THEN
+            -- Below its floor already (a floor raised by an operator): nothing to spread, and
+            -- no debit gets here (refused above); a batch sees the shortfall and stops.
+            RETURN held;
+        END IF;
         share := spare / {SLICES};
         UPDATE rewards_account_slice SET balance_fen = CASE
                 WHEN slice = 0 THEN account.floor_fen - account.balance_fen

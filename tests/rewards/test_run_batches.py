@@ -17,7 +17,7 @@ from rewards.ledger import (
     platform_funding_account,
     post_transaction,
 )
-from rewards.models import RewardRun, Transaction
+from rewards.models import Account, RewardRun, Transaction
 from tests.rewards.test_rules import (
     OCT_1,
     OCT_31,
@@ -154,3 +154,18 @@ def test_a_lines_key_used_for_other_legs_is_a_conflict_and_nothing_is_posted(
     assert posted == (0 if connection.vendor == "postgresql" else 1)
     assert Transaction.objects.filter(kind="reward").count() == 1 + posted
     assert check_invariants() == []
+
+
+def test_a_run_for_a_platform_already_below_its_floor_stops_with_the_shortfall(
+    platform,  # noqa: F811
+):
+    published(platform, "quality", QUALITY, amount_fen=5000)
+    good_driver(platform, 1)
+    deposit(platform, 3000)
+    funding = platform_funding_account(platform)
+    Account.objects.filter(pk=funding.pk).update(floor_fen=4000)  # an operator raised it
+
+    with pytest.raises(rules.RewardRunUnderfunded, match="Deposit at least 6000 fen"):
+        execute(platform)
+    assert not Transaction.objects.filter(kind="reward").exists()
+    assert balance(funding) == 3000
