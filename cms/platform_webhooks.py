@@ -322,6 +322,74 @@ def webhook_emit(platform, event_type: str, data) -> list[PlatformWebhookDeliver
     return deliveries
 
 
+def webhook_subscriptions(platform, event_type: str) -> list[PlatformWebhook]:
+    """The active subscriptions of ``platform`` that want ``event_type``: read once by a caller
+    about to emit many events (`webhook_emit_many`)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    platform_id = getattr(platform, "pk", platform)
+    return [
+        s
+        for s in PlatformWebhook.objects.filter(organization_id=platform_id, is_active=True)
+        if event_type in s.events
+    ]
+
+
+def webhook_emit_many(
+    subscriptions: list[PlatformWebhook], event_type: str, datas: list[dict]
+) -> list[PlatformWebhookDelivery]:
+    """`webhook_emit` for many events of one type to the same ``subscriptions`` (from
+    `webhook_subscriptions`): one event (its own id) per item of ``datas``, its deliveries
+    written with one INSERT, each queued when the caller's transaction commits."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    if not subscriptions or not datas:
+        return []
+    now = timezone.now()
+    deliveries = []
+    for data in datas:
+        event_id = uuid.uuid4()
+        payload = _envelope(event_id, event_type, data, now)
+        deliveries.extend(
+            PlatformWebhookDelivery(
+                subscription=subscription,
+                event_id=event_id,
+                event_type=event_type,
+                payload=payload,
+                next_attempt_at=now,
+            )
+            for subscription in subscriptions
+        )
+    deliveries = PlatformWebhookDelivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        _queue_on_commit(delivery.pk)
+    return deliveries
+
+
+def driver_references(platform, driver_ids) -> dict[int, dict]:
+    """`driver_reference` for many drivers at once (two queries), by driver id."""
+    platform_id = getattr(platform, "pk", platform)
+    driver_ids = list(driver_ids)
+    references = {
+        pk: {"id": str(public_id), "platform_driver_id": None}
+        for pk, public_id in User.objects.filter(pk__in=driver_ids).values_list("pk", "public_id")
+    }
+    try:
+        driver_link = apps.get_model("rewards", "DriverLink")
+    except LookupError:  # pragma: no cover - rewards is always installed on this site
+        return references
+    seen: set[int] = set()
+    for driver_id, platform_driver_id in (
+        driver_link.objects.filter(platform_id=platform_id, driver_id__in=driver_ids)
+        .order_by("driver_id", F("unlinked_at").desc(nulls_first=True), "-linked_at")
+        .values_list("driver_id", "platform_driver_id")
+    ):
+        if driver_id not in seen:  # the active link first, else the latest
+            seen.add(driver_id)
+            references[driver_id]["platform_driver_id"] = platform_driver_id
+    return references
+
+
 def webhook_ping(*, subscription: PlatformWebhook) -> PlatformWebhookDelivery:
     """A `ping` event to this one subscription (to test the endpoint and the signature)."""
     if not subscription.is_active:

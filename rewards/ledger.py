@@ -4,12 +4,15 @@ Nothing else writes ledger rows. The sign convention is in `rewards.models.ledge
 enforces append-only and balanced transactions as a second line (migration 0001_ledger).
 """
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -221,7 +224,8 @@ def _existing(*, idempotency_key, kind, legs, reverses) -> Transaction | None:
 
 def _lock_floored_debits(legs) -> tuple[list[Account], dict[int, int]]:
     """Lock every floored account this transaction takes money from, in pk order (so that two
-    postings never wait on each other crosswise). Returns them, and each account's net amount."""
+    postings never wait on each other crosswise). Returns them, and each account's net amount.
+    The portable path only: PostgreSQL posts through ``rewards_ledger_post``."""
     net: dict[int, int] = defaultdict(int)
     for account, amount in legs:
         net[account.pk] += amount
@@ -240,27 +244,30 @@ def _lock_floored_debits(legs) -> tuple[list[Account], dict[int, int]]:
 
 
 def _check_floors(locked: list[Account], net: dict[int, int]) -> None:
-    if not locked:
-        return
-    current = balances(locked)
+    # The locked rows were read under the lock: their maintained balances are current.
     for account in locked:
-        after = current[account.pk] + net[account.pk]
+        after = account.balance_fen + net[account.pk]
         if after < account.floor_fen:
-            shortfall = account.floor_fen - after
-            raise InsufficientFunds(
-                _(
-                    "%(account)s holds %(balance)d fen; this transaction would take it "
-                    "%(shortfall)d fen below its floor of %(floor)d fen."
-                )
-                % {
-                    "account": account.code,
-                    "balance": current[account.pk],
-                    "shortfall": shortfall,
-                    "floor": account.floor_fen,
-                },
-                account=account,
-                shortfall_fen=shortfall,
+            raise _insufficient(
+                account, account.balance_fen, account.floor_fen - after, account.floor_fen
             )
+
+
+def _insufficient(account: Account, held: int, shortfall: int, floor: int) -> InsufficientFunds:
+    return InsufficientFunds(
+        _(
+            "%(account)s holds %(balance)d fen; this transaction would take it "
+            "%(shortfall)d fen below its floor of %(floor)d fen."
+        )
+        % {
+            "account": account.code,
+            "balance": held,
+            "shortfall": shortfall,
+            "floor": floor,
+        },
+        account=account,
+        shortfall_fen=shortfall,
+    )
 
 
 def post_transaction(
@@ -277,10 +284,23 @@ def post_transaction(
 
     Refuses (raising a `LedgerError`, writing nothing) a malformed or unbalanced transaction,
     one that takes a floored account below its floor, and a key reused for other legs.
+
+    On PostgreSQL the posting is one call of ``rewards_ledger_post`` (migrations 0006, 0007);
+    elsewhere (SQLite) the portable path below does the same checks in Python.
     """
     legs = list(legs or [])
     _validate(idempotency_key=idempotency_key, kind=kind, legs=legs, reverses=reverses)
     legs = [tuple(leg) for leg in legs]
+    if connection.vendor == "postgresql":
+        return _post_on_postgresql(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            legs=legs,
+            description=description,
+            created_by=created_by,
+            metadata=metadata,
+            reverses=reverses,
+        )
     stored = dict(
         Account.objects.filter(pk__in={account.pk for account, _amount in legs}).values_list(
             "pk", "currency"
@@ -339,6 +359,104 @@ def post_transaction(
             return existing
         _refuse_second_reversal(reverses)
         raise
+
+
+# SQLSTATEs raised by rewards_ledger_post (migration 0006).
+_INSUFFICIENT, _CONFLICT, _WRONG_ACCOUNT, _SLICE_SHORT = "RW001", "RW002", "RW003", "RW004"
+
+
+def _post_on_postgresql(
+    *, idempotency_key, kind, legs, description, created_by, metadata, reverses
+) -> Transaction:
+    """The posting in one statement, ``rewards_ledger_post`` (migration 0006): the same checks
+    as the portable path below, in one round trip (within a savepoint inside an outer
+    transaction, so that a refusal leaves the caller's transaction usable)."""
+    if reverses is not None:
+        existing = _existing(
+            idempotency_key=idempotency_key, kind=kind, legs=legs, reverses=reverses
+        )
+        if existing is not None:
+            return existing
+        _check_reversal(reverses, legs)
+    posted_at = timezone.now()
+    metadata = metadata or {}
+    params = [
+        idempotency_key,
+        kind,
+        description,
+        json.dumps(metadata),
+        created_by.pk if created_by is not None else None,
+        reverses.pk if reverses is not None else None,
+        posted_at,
+        [account.pk for account, _amount in legs],
+        [amount for _account, amount in legs],
+        [account.currency for account, _amount in legs],
+    ]
+    sql = "SELECT * FROM rewards_ledger_post(%s, %s, %s, %s::jsonb, %s, %s, %s, %s::bigint[], %s::bigint[], %s::text[], %s)"  # noqa: E501
+    try:
+        try:
+            posted_id, created = _call(sql, [*params, False])
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _SLICE_SHORT:
+                raise
+            # The slice of the platform's funding this posting took holds too little: again,
+            # taking every slice and spreading the money (migration 0007).
+            posted_id, created = _call(sql, [*params, True])
+    except IntegrityError:
+        # Another constraint than the key's: the original reversed meanwhile.
+        _refuse_second_reversal(reverses)
+        raise
+    except DatabaseError as exc:
+        raise _ledger_error(exc, idempotency_key=idempotency_key, legs=legs) from exc
+    if not created:
+        return Transaction.objects.get(pk=posted_id)
+    return Transaction.from_db(
+        connection.alias,
+        ["id", "idempotency_key", "kind", "description", "posted_at", "reverses_id"]
+        + ["created_by_id", "metadata"],
+        [
+            posted_id,
+            idempotency_key,
+            kind,
+            description,
+            posted_at,
+            reverses.pk if reverses is not None else None,
+            created_by.pk if created_by is not None else None,
+            metadata,
+        ],
+    )
+
+
+def _call(sql: str, params: list) -> tuple[int, bool]:
+    if connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _ledger_error(exc: DatabaseError, *, idempotency_key, legs) -> Exception:
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None)
+    detail = getattr(getattr(cause, "diag", None), "message_detail", None) or ""
+    by_pk = {account.pk: account for account, _amount in legs}
+    if state == _INSUFFICIENT:
+        account_id, held, shortfall, floor = (int(x) for x in detail.split())
+        return _insufficient(by_pk[account_id], held, shortfall, floor)
+    if state == _CONFLICT:
+        return IdempotencyConflict(
+            _("The idempotency key %(key)s was already used for a different transaction.")
+            % {"key": idempotency_key}
+        )
+    if state == _WRONG_ACCOUNT:
+        account = by_pk.get(int(detail)) if detail else None
+        return InvalidLeg(
+            _("The leg's currency is not that of account %(account)s.")
+            % {"account": account.code if account is not None else "?"}
+        )
+    return exc
 
 
 def _check_reversal(original: Transaction, legs) -> None:
@@ -472,6 +590,33 @@ def check_invariants(currency: str | None = None) -> list[str]:
         | (~Q(kind=Transaction.Kind.REVERSAL) & Q(reverses__isnull=False))
     ).values_list("idempotency_key", flat=True):
         problems.append(f"transaction {key} is a reversal without an original, or vice versa")
+    kept_balance = F("balance_fen")
+    if connection.vendor == "postgresql":  # and a platform's funding slices (migration 0007)
+        kept_balance = F("balance_fen") + RawSQL(
+            "SELECT COALESCE(SUM(s.balance_fen), 0) FROM rewards_account_slice s"
+            " WHERE s.account_id = rewards_account.id",
+            [],
+            output_field=BigIntegerField(),
+        )
+    for code, kept, total in (
+        accounts.annotate(
+            total=Coalesce(
+                Subquery(
+                    Entry.objects.filter(account=OuterRef("pk"))
+                    .order_by()
+                    .values("account")
+                    .annotate(total=Sum("amount_fen"))
+                    .values("total")
+                ),
+                0,
+            ),
+            kept=kept_balance,
+        )
+        .exclude(kept=F("total"))
+        .order_by("code")
+        .values_list("code", "kept", "total")
+    ):
+        problems.append(f"account {code} keeps a balance of {kept}; its entries sum to {total}")
     floored = list(accounts.filter(floor_fen__isnull=False))
     current = balances(floored)
     for account in floored:

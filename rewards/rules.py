@@ -17,6 +17,7 @@ the site's largest single reward, and notice below its minimum, are refused
 """
 
 import calendar
+import json
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -35,19 +36,31 @@ from cms.models import Organization, User
 from credentials.models import ConsentGrant, Credential
 from rewards.fatigue import Fatigue, empty_fatigue, fatigue_for
 from rewards.ledger import (
+    DEFAULT_FLOORS,
     InsufficientFunds,
+    _existing,
+    _insufficient,
     balance,
     driver_payable_account,
     platform_funding_account,
     post_transaction,
 )
-from rewards.models import DriverLink, RewardLine, RewardRun, RuleVersion, ServiceEvent
+from rewards.models import (
+    Account,
+    DriverLink,
+    RewardLine,
+    RewardRun,
+    RuleVersion,
+    ServiceEvent,
+)
 from rewards.models.rules import validate_rule
 from rewards.policy import Policy, effective_policy
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_IDS = 50  # ids kept in an explanation, per kind of evidence (the counts are complete)
 EDITABLE_FIELDS = ("name", "params", "amount_fen", "effective_from", "notice_days")
+LINES_CHUNK = 2000  # computed lines stored per statement
+RUN_BATCH_LINES = 1000  # lines posted per database transaction (PostgreSQL)
 
 
 class RewardRunUnderfunded(InsufficientFunds):
@@ -663,7 +676,11 @@ BY_SERVICE = {
 }
 
 
-def _compute(
+def _compute(**kwargs) -> list[dict]:
+    return list(_iter_compute(**kwargs))
+
+
+def _iter_compute(
     *,
     platform: Organization,
     period_start: date,
@@ -672,11 +689,13 @@ def _compute(
     include_unpaid: bool = False,
     policy: Policy | None = None,
     only_drivers: list[int] | None = None,
-) -> list[dict]:
+):
+    """The lines, one by one (driver by driver): a caller that stores them as they come never
+    holds every explanation at once."""
     _check_platform(platform)
     _check_period(period_start, period_end)
     if not versions:
-        return []
+        return
     start, end = _bounds(period_start, period_end)
     drivers = _linked_drivers(platform, end)
     if only_drivers is not None:
@@ -701,7 +720,6 @@ def _compute(
         if RuleVersion.Kind.SKILL_ALLOWANCE in kinds and driver_ids
         else {}
     )
-    lines = []
     for driver_id in driver_ids:
         for version in versions:
             if version.kind == RuleVersion.Kind.SKILL_ALLOWANCE:
@@ -721,17 +739,14 @@ def _compute(
                 "currency": version.currency,
                 **detail,
             }
-            lines.append(
-                {
-                    "driver_id": driver_id,
-                    "rule_version_id": version.pk,
-                    "rule_version": version,
-                    "amount_fen": amount,
-                    "currency": version.currency,
-                    "explanation": explanation,
-                }
-            )
-    return lines
+            yield {
+                "driver_id": driver_id,
+                "rule_version_id": version.pk,
+                "rule_version": version,
+                "amount_fen": amount,
+                "currency": version.currency,
+                "explanation": explanation,
+            }
 
 
 def compute_lines(
@@ -791,72 +806,353 @@ def simulate(
 
 
 def _create_lines(run: RewardRun) -> None:
+    """Compute the run's lines and store them, once (under the run's row lock, with
+    ``lines_computed_at`` in the same transaction), ``LINES_CHUNK`` at a time as they are
+    computed: memory does not grow with the number of drivers."""
     with transaction.atomic():
         run = RewardRun.objects.select_for_update().get(pk=run.pk)
         if run.lines_computed_at is not None:
             return
-        computed = compute_lines(
-            platform=run.platform, period_start=run.period_start, period_end=run.period_end
+        computed = _iter_compute(
+            platform=run.platform,
+            period_start=run.period_start,
+            period_end=run.period_end,
+            versions=applicable_versions(run.platform, run.period_start),
         )
-        RewardLine.objects.bulk_create(
-            [
-                RewardLine(
-                    run=run,
-                    driver_id=line["driver_id"],
-                    rule_version_id=line["rule_version_id"],
-                    amount_fen=line["amount_fen"],
-                    currency=line["currency"],
-                    explanation=line["explanation"],
-                )
-                for line in computed
-            ],
-            ignore_conflicts=True,
-        )
+        chunk: list[dict] = []
+        for line in computed:
+            chunk.append(line)
+            if len(chunk) == LINES_CHUNK:
+                _store_lines(run, chunk)
+                chunk = []
+        _store_lines(run, chunk)
         RewardRun.objects.filter(pk=run.pk).update(lines_computed_at=timezone.now())
 
 
-def _post_line(run: RewardRun, line: RewardLine, funding_accounts: dict) -> None:
-    currency = line.currency
-    if currency not in funding_accounts:
-        funding_accounts[currency] = platform_funding_account(run.platform, currency)
-    with transaction.atomic():
-        posted = post_transaction(
-            idempotency_key=f"reward:{run.pk}:{line.pk}",
-            kind="reward",
-            legs=[
-                (funding_accounts[currency], -line.amount_fen),
-                (driver_payable_account(line.driver, currency), line.amount_fen),
-            ],
-            description=(
-                f"{line.rule_version.name}, {run.period_start:%Y-%m} "
-                f"({line.rule_version.get_kind_display()})"
-            ),
-            metadata={
-                "reward_run": run.pk,
-                "reward_line": line.pk,
-                "rule_version": line.rule_version_id,
-                "period": run.period_start.strftime("%Y-%m"),
-            },
+def _store_lines(run: RewardRun, lines: list[dict]) -> None:
+    if not lines:
+        return
+    if connection.vendor == "postgresql":
+        # COPY: the lines are new (computed once, under the run's lock), and a plain INSERT of
+        # tens of thousands of JSON explanations costs more than computing them.
+        now = timezone.now()
+        table = RewardLine._meta.db_table
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {table} (run_id, driver_id, rule_version_id, amount_fen, currency,"
+                " explanation, created_at) FROM STDIN"
+            ) as copy,
+        ):
+            for line in lines:
+                copy.write_row(
+                    (
+                        run.pk,
+                        line["driver_id"],
+                        line["rule_version_id"],
+                        line["amount_fen"],
+                        line["currency"],
+                        json.dumps(line["explanation"]),
+                        now,
+                    )
+                )
+        return
+    RewardLine.objects.bulk_create(
+        [
+            RewardLine(
+                run=run,
+                driver_id=line["driver_id"],
+                rule_version_id=line["rule_version_id"],
+                amount_fen=line["amount_fen"],
+                currency=line["currency"],
+                explanation=line["explanation"],
+            )
+            for line in lines
+        ],
+        ignore_conflicts=True,
+    )
+
+
+class _Posting:
+    """What a run needs, read once: the platform's funding accounts, how each rule version
+    describes its postings, and who listens for `reward.posted`."""
+
+    def __init__(self, run: RewardRun):
+        self.run = run
+        self.period = run.period_start.strftime("%Y-%m")
+        self.funding: dict[str, Account] = {}
+        self.descriptions: dict[int, str] = {}
+        self.versions = {
+            version.pk: version
+            for version in RuleVersion.objects.filter(
+                pk__in=run.lines.values("rule_version_id").distinct()
+            )
+        }
+        self.subscriptions = platform_webhooks.webhook_subscriptions(
+            run.platform_id, platform_webhooks.EVENT_REWARD_POSTED
         )
+
+    def funding_account(self, currency: str) -> Account:
+        if currency not in self.funding:
+            self.funding[currency] = platform_funding_account(self.run.platform, currency)
+        return self.funding[currency]
+
+    def description(self, rule_version_id: int) -> str:
+        if rule_version_id not in self.descriptions:
+            version = self.versions[rule_version_id]
+            self.descriptions[rule_version_id] = (
+                f"{version.name}, {self.run.period_start:%Y-%m} ({version.get_kind_display()})"
+            )
+        return self.descriptions[rule_version_id]
+
+    def notify(self, posted: list[tuple[int, int, int, int, str]]) -> None:
+        """`reward.posted` to the paying platform, and no other, for each (line, driver, rule
+        version, amount, currency) posted: inside the transaction that posted them."""
+        if not self.subscriptions or not posted:
+            return
+        references = platform_webhooks.driver_references(
+            self.run.platform_id, {driver_id for _l, driver_id, _v, _a, _c in posted}
+        )
+        platform_webhooks.webhook_emit_many(
+            self.subscriptions,
+            platform_webhooks.EVENT_REWARD_POSTED,
+            [
+                {
+                    "driver": references[driver_id],
+                    "reward": {
+                        "id": f"reward:{self.run.pk}:{line_id}",
+                        "kind": self.versions[version_id].kind,
+                        "amount_fen": amount,
+                        "currency": currency,
+                        "month": self.period,
+                    },
+                }
+                for line_id, driver_id, version_id, amount, currency in posted
+            ],
+        )
+
+
+class _Short(Exception):
+    """A batch stopped at a line its platform's funding could not pay (what was before it in
+    the batch is posted)."""
+
+    def __init__(self, refused: InsufficientFunds, currency: str):
+        super().__init__(str(refused))
+        self.refused = refused
+        self.currency = currency
+
+
+def _post_line(posting: _Posting, line: RewardLine) -> None:
+    """One line, in its own transaction: the portable path (SQLite)."""
+    run = posting.run
+    with transaction.atomic():
+        try:
+            posted = post_transaction(
+                idempotency_key=f"reward:{run.pk}:{line.pk}",
+                kind="reward",
+                legs=[
+                    (posting.funding_account(line.currency), -line.amount_fen),
+                    (driver_payable_account(line.driver, line.currency), line.amount_fen),
+                ],
+                description=posting.description(line.rule_version_id),
+                metadata={
+                    "reward_run": run.pk,
+                    "reward_line": line.pk,
+                    "rule_version": line.rule_version_id,
+                    "period": posting.period,
+                },
+            )
+        except InsufficientFunds as exc:
+            raise _Short(exc, line.currency) from exc
         if RewardLine.objects.filter(pk=line.pk, transaction__isnull=True).update(
             transaction=posted
         ):
-            _notify_platform(run, line)
+            posting.notify(
+                [(line.pk, line.driver_id, line.rule_version_id, line.amount_fen, line.currency)]
+            )
 
 
-def _notify_platform(run: RewardRun, line: RewardLine) -> None:
-    """A signed `reward.posted` webhook to the platform that paid the line, and no other."""
-    data = lambda: {  # noqa: E731 - built only if the platform listens
-        "driver": platform_webhooks.driver_reference(run.platform_id, line.driver),
-        "reward": {
-            "id": f"reward:{run.pk}:{line.pk}",
-            "kind": line.rule_version.kind,
-            "amount_fen": line.amount_fen,
-            "currency": line.currency,
-            "month": run.period_start.strftime("%Y-%m"),
-        },
-    }
-    platform_webhooks.webhook_emit(run.platform_id, platform_webhooks.EVENT_REWARD_POSTED, data)
+def _post_batch(posting: _Posting, ids: list[int]) -> None:
+    """Post the lines ``ids`` (one batch, in pk order) set-based, in one database transaction
+    (PostgreSQL): a crash loses the whole batch and nothing of it, and the next execution posts
+    it again under the same keys. Every posting locks the accounts it changes in pk order (as
+    ``rewards_ledger_post`` does), so a batch never deadlocks with single postings."""
+    with connection.cursor() as cursor:
+        # The drivers' accounts, opened first in their own statement: the batch's transaction
+        # then only waits for the funding, never holds new rows another batch waits for.
+        cursor.execute(
+            """
+            INSERT INTO rewards_account (code, kind, currency, user_id, floor_fen, created_at,
+                                         balance_fen)
+            SELECT DISTINCT 'driver:' || u.public_id::text || ':payable:' || l.currency,
+                   %s, l.currency, l.driver_id, %s, %s, 0
+            FROM rewards_rewardline l JOIN cms_user u ON u.id = l.driver_id
+            WHERE l.id = ANY(%s)
+            ON CONFLICT (code) DO NOTHING
+            """,
+            [
+                Account.Kind.DRIVER_PAYABLE,
+                DEFAULT_FLOORS[Account.Kind.DRIVER_PAYABLE],
+                timezone.now(),
+                ids,
+            ],
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT l.id, l.driver_id, l.rule_version_id, l.amount_fen, l.currency, a.id
+            FROM rewards_rewardline l JOIN cms_user u ON u.id = l.driver_id
+            JOIN rewards_account a
+              ON a.code = 'driver:' || u.public_id::text || ':payable:' || l.currency
+            WHERE l.id = ANY(%s) ORDER BY l.id
+            """,
+            [ids],
+        )
+        lines = cursor.fetchall()
+        funding = {currency: posting.funding_account(currency) for *_x, currency, _a in lines}
+        held = _lock_accounts(
+            cursor, {row[5] for row in lines}, {account.pk for account in funding.values()}
+        )
+        # Under the locks: what a concurrent execution of this run has not posted meanwhile.
+        cursor.execute(
+            "SELECT id FROM rewards_rewardline WHERE id = ANY(%s) AND transaction_id IS NULL",
+            [ids],
+        )
+        unposted = {pk for (pk,) in cursor.fetchall()}
+        lines = [row for row in lines if row[0] in unposted]
+        # The floor, once for the batch: the longest prefix the funding pays, in pk order (the
+        # lines a run posting one at a time would have posted before stopping).
+        left = {
+            currency: held[account.pk][0] - held[account.pk][1]
+            if held[account.pk][1] is not None
+            else None
+            for currency, account in funding.items()
+        }
+        short = None
+        for index, (_line, _driver, _version, amount, currency, _account) in enumerate(lines):
+            if left[currency] is not None:
+                if amount > left[currency]:
+                    account = funding[currency]
+                    balance_fen, floor_fen = held[account.pk]
+                    now_held = floor_fen + left[currency]
+                    short = _Short(
+                        _insufficient(account, now_held, amount - left[currency], floor_fen),
+                        currency,
+                    )
+                    lines = lines[:index]
+                    break
+                left[currency] -= amount
+        if lines:
+            for currency, account in funding.items():
+                spent = sum(row[3] for row in lines if row[4] == currency)
+                if spent:  # the batch's debit goes to slice 0, which now holds it
+                    cursor.execute("SELECT rewards_ledger_rebalance(%s, %s)", [account.pk, -spent])
+            _insert_postings(posting, cursor, lines, funding)
+    if short is not None:
+        raise short
+
+
+def _lock_accounts(cursor, accounts: set[int], funding: set[int]) -> dict[int, tuple]:
+    """Lock the batch's accounts in (account id, slice) order, as every posting does: rows of
+    other accounts, every slice of a platform's funding (migration 0007). Returns the funding
+    accounts' (balance, floor)."""
+    held: dict[int, tuple] = {}
+    segment: list[int] = []
+
+    def lock_segment():
+        if segment:
+            cursor.execute(
+                "SELECT id FROM rewards_account WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                [segment],
+            )
+            segment.clear()
+
+    for pk in sorted(accounts | funding):
+        if pk in funding:
+            lock_segment()
+            cursor.execute(
+                "SELECT rewards_ledger_rebalance(id, 0), floor_fen FROM rewards_account"
+                " WHERE id = %s",
+                [pk],
+            )
+            held[pk] = cursor.fetchone()
+        else:
+            segment.append(pk)
+    lock_segment()
+    return held
+
+
+def _insert_postings(posting: _Posting, cursor, lines: list[tuple], funding: dict) -> None:
+    run = posting.run
+    keys = [f"reward:{run.pk}:{line[0]}" for line in lines]
+    posted_at = timezone.now()
+    cursor.execute(
+        """
+        INSERT INTO rewards_transaction (idempotency_key, kind, description, posted_at, metadata)
+        SELECT x.key, 'reward', x.description, %s,
+               jsonb_build_object('reward_run', %s::bigint, 'reward_line', x.line,
+                                  'rule_version', x.version, 'period', %s::text)
+        FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])
+             WITH ORDINALITY AS x(key, description, line, version, n)
+        ORDER BY x.n
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id, idempotency_key
+        """,
+        [
+            posted_at,
+            run.pk,
+            posting.period,
+            keys,
+            [posting.description(line[2]) for line in lines],
+            [line[0] for line in lines],
+            [line[2] for line in lines],
+        ],
+    )
+    created = {key: pk for pk, key in cursor.fetchall()}
+    transaction_ids = []
+    for key, (_line, _driver, _version, amount, currency, account_id) in zip(
+        keys, lines, strict=True
+    ):
+        if key not in created:
+            # Posted under this key before, yet not linked to its line: the same legs, or
+            # the key was used for something else.
+            transaction_ids.append(
+                _existing(
+                    idempotency_key=key,
+                    kind="reward",
+                    legs=[(funding[currency], -amount), (Account(pk=account_id), amount)],
+                    reverses=None,
+                ).pk
+            )
+        else:
+            transaction_ids.append(created[key])
+    new_ids = set(created.values())
+    new = [(t, line) for t, line in zip(transaction_ids, lines, strict=True) if t in new_ids]
+    cursor.execute(
+        """
+        INSERT INTO rewards_entry (transaction_id, account_id, amount_fen, currency, posted_at)
+        SELECT x.t, x.a, x.m, x.c, %s
+        FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[]) AS x(t, a, m, c)
+        """,
+        [
+            posted_at,
+            [t for t, _line in new for _side in (0, 1)],
+            [a for _t, line in new for a in (funding[line[4]].pk, line[5])],
+            [m for _t, line in new for m in (-line[3], line[3])],
+            [line[4] for _t, line in new for _side in (0, 1)],
+        ],
+    )
+    cursor.execute(
+        """
+        UPDATE rewards_rewardline l SET transaction_id = x.t
+        FROM unnest(%s::bigint[], %s::bigint[]) AS x(l, t)
+        WHERE l.id = x.l AND l.transaction_id IS NULL
+        RETURNING l.id
+        """,
+        [[line[0] for line in lines], transaction_ids],
+    )
+    linked = {pk for (pk,) in cursor.fetchall()}
+    posting.notify([line[:5] for line in lines if line[0] in linked])
 
 
 def reward_run_execute(
@@ -866,9 +1162,12 @@ def reward_run_execute(
 
     Idempotent and resumable: the lines are computed once (the first execution), each unposted
     line is posted under ``reward:{run}:{line}`` and remembered, so executing again after a
-    crash — or after a finished run — posts nothing twice. When the platform's funding runs
+    crash — or after a finished run — posts nothing twice. On PostgreSQL the lines are posted
+    ``RUN_BATCH_LINES`` at a time, each batch in one database transaction (set-based: one lock
+    of the funding, one floor check); elsewhere one by one. When the platform's funding runs
     out the run stops, still ``running``, with ``last_error`` set, raising
-    `RewardRunUnderfunded`; the lines posted so far stay posted.
+    `RewardRunUnderfunded`; the lines posted so far (those before the first line the funding
+    could not pay) stay posted.
     """
     _check_platform(platform)
     _check_period(period_start, period_end)
@@ -878,48 +1177,66 @@ def reward_run_execute(
     if run.status == RewardRun.Status.FINISHED:
         return run
     _create_lines(run)
-    funding_accounts: dict = {}
-    pending = (
-        run.lines.filter(transaction__isnull=True)
-        .select_related("driver", "rule_version")
-        .order_by("pk")
-    )
-    for line in pending:
-        try:
-            _post_line(run, line, funding_accounts)
-        except InsufficientFunds as exc:
-            remaining = run.lines.filter(transaction__isnull=True)
-            needed = remaining.aggregate(total=Sum("amount_fen"))["total"] or 0
-            funding = funding_accounts[line.currency]
-            held = balance(funding)
-            shortfall = needed - (held - (funding.floor_fen or 0))
-            message = _(
-                "Reward run for %(platform)s, %(period)s stopped: the platform’s funding "
-                "holds %(held)s fen and the %(count)d lines not yet posted need %(needed)s fen. "
-                "%(posted)d lines were posted and stay posted. Deposit at least %(shortfall)s "
-                "fen and run it again."
-            ) % {
-                "platform": platform.name,
-                "period": period_start.strftime("%Y-%m"),
-                "held": held,
-                "count": remaining.count(),
-                "needed": needed,
-                "posted": run.lines.filter(transaction__isnull=False).count(),
-                "shortfall": max(shortfall, exc.shortfall_fen),
-            }
-            RewardRun.objects.filter(pk=run.pk).update(last_error=message)
-            run.refresh_from_db()
-            raise RewardRunUnderfunded(
-                message,
-                run=run,
-                account=exc.account,
-                shortfall_fen=max(shortfall, exc.shortfall_fen),
-            ) from exc
+    posting = _Posting(run)
+    batched = connection.vendor == "postgresql"
+    after = 0
+    try:
+        while True:
+            pending = run.lines.filter(transaction__isnull=True, pk__gt=after).order_by("pk")
+            if batched:
+                ids = list(pending.values_list("pk", flat=True)[:RUN_BATCH_LINES])
+                if not ids:
+                    break
+                after = ids[-1]
+                _post_batch(posting, ids)
+            else:
+                lines = list(
+                    pending.select_related("driver").defer("explanation")[:RUN_BATCH_LINES]
+                )
+                if not lines:
+                    break
+                after = lines[-1].pk
+                for line in lines:
+                    _post_line(posting, line)
+    except _Short as short:
+        raise _underfunded(run, posting, short) from short.refused
     RewardRun.objects.filter(pk=run.pk).update(
         status=RewardRun.Status.FINISHED, finished_at=timezone.now(), last_error=""
     )
     run.refresh_from_db()
     return run
+
+
+def _underfunded(run: RewardRun, posting: _Posting, short: _Short) -> RewardRunUnderfunded:
+    exc = short.refused
+    platform = run.platform
+    remaining = run.lines.filter(transaction__isnull=True)
+    needed = remaining.aggregate(total=Sum("amount_fen"))["total"] or 0
+    funding = posting.funding_account(short.currency)
+    held = balance(funding)
+    shortfall = needed - (held - (funding.floor_fen or 0))
+    message = _(
+        "Reward run for %(platform)s, %(period)s stopped: the platform’s funding "
+        "holds %(held)s fen and the %(count)d lines not yet posted need %(needed)s fen. "
+        "%(posted)d lines were posted and stay posted. Deposit at least %(shortfall)s "
+        "fen and run it again."
+    ) % {
+        "platform": platform.name,
+        "period": run.period_start.strftime("%Y-%m"),
+        "held": held,
+        "count": remaining.count(),
+        "needed": needed,
+        "posted": run.lines.filter(transaction__isnull=False).count(),
+        "shortfall": max(shortfall, exc.shortfall_fen),
+    }
+    RewardRun.objects.filter(pk=run.pk).update(last_error=message)
+    run.refresh_from_db()
+    return RewardRunUnderfunded(
+        message,
+        run=run,
+        account=exc.account,
+        shortfall_fen=max(shortfall, exc.shortfall_fen),
+    )
 
 
 def reward_runs_due(today: date | None = None) -> list[tuple[Organization, date]]:

@@ -3,13 +3,14 @@ the rest-rule policies, and payouts through Stripe."""
 
 from .disputes import Award, Dispute
 from .events import DriverLink, LinkRequest, ServiceEvent
-from .ledger import Account, Entry, Transaction
+from .ledger import Account, AccountSlice, Entry, Transaction
 from .payouts import Payout, PayoutAccount, UnpostedRefund
 from .policy import PlatformRewardPolicy, SiteRewardPolicy
 from .rules import RewardLine, RewardRun, RuleVersion
 
 __all__ = [
     "Account",
+    "AccountSlice",
     "Award",
     "Dispute",
     "DriverLink",

@@ -68,6 +68,10 @@ class Account(models.Model):
         help_text=_("A negative floor is a credit limit. Empty: no floor."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The sum of the account's entries, kept by the database (triggers of migration 0006) in
+    # the statement that inserts them: the floor check reads it instead of summing every entry
+    # the account ever had. The entries stay the truth; `check_invariants` compares the two.
+    balance_fen = models.BigIntegerField(_("balance (fen)"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("ledger account")
@@ -91,6 +95,16 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs) -> None:
+        # Never write back a balance read earlier: only the entries' trigger changes it.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "balance_fen"
+            ]
+        super().save(*args, **kwargs)
 
 
 class Transaction(models.Model):
@@ -180,3 +194,27 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.amount_fen:+d} {self.currency}"
+
+
+class AccountSlice(models.Model):
+    """Part of a platform funding account's maintained balance (PostgreSQL, migration 0007):
+    postings from one platform each lock a slice instead of queueing on the account's row. The
+    account's balance is its row's ``balance_fen`` plus its slices'. Written only by the
+    database's ledger functions and triggers; unused on SQLite."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="slices"
+    )
+    slice = models.SmallIntegerField(_("slice"))
+    balance_fen = models.BigIntegerField(_("balance (fen)"), default=0)
+
+    class Meta:
+        db_table = "rewards_account_slice"
+        verbose_name = _("ledger account slice")
+        verbose_name_plural = _("ledger account slices")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "slice"], name="rewards_account_slice_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.slice} {self.balance_fen}"

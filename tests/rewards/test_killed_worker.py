@@ -3,10 +3,12 @@ with the same lines and the same money, and posts nothing twice.
 
 The run is paused at a known point without touching its code. The run's lines are computed
 first (the state a run is in once its first step committed); this test then holds a row lock on
-the fourth line, so the worker posts three rewards and, in the fourth posting's database
-transaction, waits on the lock after writing the ledger rows, before its commit. The worker is
-killed there: that transaction never commits. The retry is what the beat sweeper does for an
-unfinished run (`run_rewards` again), on a fresh worker.
+the fourth line. On PostgreSQL a run posts its lines in batches (`rules.RUN_BATCH_LINES`), each
+in one database transaction: the worker locks the funding, writes the batch's ledger
+transactions and entries, then waits on the lock when it links the fourth line to its
+transaction, before its commit. The worker is killed there: that transaction never commits, and
+nothing of the batch is visible, not even the three lines before the locked one. The retry is
+what the beat sweeper does for an unfinished run (`run_rewards` again), on a fresh worker.
 
 (A lock on a driver's payable account would not do: Django's foreign keys are checked at commit
 on PostgreSQL, so the worker would wait inside COMMIT, which then completes without it.)"""
@@ -160,20 +162,18 @@ def test_a_run_killed_mid_way_finishes_on_retry_with_the_same_result(queue):
                 "SELECT id FROM rewards_rewardline WHERE id = %s FOR UPDATE", [fourth.pk]
             )
         tasks.run_rewards.delay(platform.pk, OCT_1.isoformat())
-        _wait_for(
-            lambda: Transaction.objects.filter(kind="reward").count() == 3,
-            90,
-            "the first worker to post three rewards",
-        )
-        time.sleep(1.0)  # it is now waiting on the lock, inside the fourth posting
-        assert Transaction.objects.filter(kind="reward").count() == 3
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            )
-            waiting = cursor.fetchone()[0]
-        assert waiting == 1, "the worker should be waiting on the test's lock"
+
+        def worker_waits_on_the_lock() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query LIKE '%%rewards_rewardline%%'"
+                )
+                return cursor.fetchone()[0] == 1
+
+        _wait_for(worker_waits_on_the_lock, 90, "the worker to wait on the fourth line's lock")
+        # Inside the batch's transaction, its ledger rows written: none of it is visible.
+        assert Transaction.objects.filter(kind="reward").count() == 0
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=20)
     finally:
@@ -183,8 +183,8 @@ def test_a_run_killed_mid_way_finishes_on_retry_with_the_same_result(queue):
 
     run.refresh_from_db()
     assert run.status == RewardRun.Status.RUNNING
-    assert run.lines.filter(transaction__isnull=False).count() == 3
-    assert Transaction.objects.filter(kind="reward").count() == 3  # nothing half-written
+    assert run.lines.filter(transaction__isnull=False).count() == 0
+    assert Transaction.objects.filter(kind="reward").count() == 0  # nothing half-written
     assert check_invariants() == []
 
     second, second_log = start_worker(queue)

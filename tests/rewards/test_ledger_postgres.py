@@ -1,13 +1,15 @@
 """PostgreSQL itself keeps the ledger whole: no UPDATE or DELETE, no unbalanced transaction at
 commit; and row locks keep floors and idempotency keys under real concurrent threads."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from cms.models import Organization
 from rewards import ledger
 from rewards.ledger import InsufficientFunds, ReversalRefused
-from rewards.models import Entry, Transaction
+from rewards.models import Account, Entry, Transaction
 from tests.concurrency import race
 from tests.factories import DriverFactory, OrganizationFactory
 
@@ -124,6 +126,16 @@ def test_an_entry_must_be_in_its_accounts_currency_and_at_its_transactions_momen
     with pytest.raises(IntegrityError, match="its transaction at"):
         with transaction.atomic():
             Entry.objects.create(
+                transaction=deposit,
+                account=funding,
+                amount_fen=1,
+                currency="CNY",
+                posted_at=deposit.posted_at + timedelta(seconds=1),
+            )
+    # No moment at all: refused before the (per-statement) trigger, by NOT NULL.
+    with pytest.raises(IntegrityError, match="posted_at"):
+        with transaction.atomic():
+            Entry.objects.create(
                 transaction=deposit, account=funding, amount_fen=1, currency="CNY", posted_at=None
             )
 
@@ -225,3 +237,90 @@ def test_rewards_and_reversals_crosswise_at_once_do_not_deadlock(books):
     assert ledger.balance(funding) == 300
     assert ledger.balance(driver_account) == 200
     assert ledger.check_invariants() == []
+
+
+# --- the maintained balance (migration 0006) ----------------------------------------------
+
+
+def test_the_maintained_balance_equals_the_entries_after_concurrent_postings(books):
+    funding, external, driver_account, _ = books
+    others = [ledger.driver_payable_account(DriverFactory()) for _ in range(3)]
+    ledger.post_transaction(
+        idempotency_key="deposit-2",
+        kind=Transaction.Kind.DEPOSIT,
+        legs=[(funding, 10_000), (external, -10_000)],
+    )
+
+    def pay(number):
+        target = [driver_account, *others][number % 4]
+        return ledger.post_transaction(
+            idempotency_key=f"pay-{number}",
+            kind=Transaction.Kind.REWARD,
+            legs=[(funding, -(100 + number)), (target, 100 + number)],
+        )
+
+    def reverse_earlier(number):
+        original = ledger.post_transaction(
+            idempotency_key=f"early-{number}",
+            kind=Transaction.Kind.REWARD,
+            legs=[(funding, -10), (driver_account, 10)],
+        )
+        return ledger.reverse_transaction(
+            original=original, idempotency_key=f"undo-{number}", description=""
+        )
+
+    outcomes = race(
+        [lambda n=n: pay(n) for n in range(WORKERS)]
+        + [lambda n=n: reverse_earlier(n) for n in range(WORKERS // 2)]
+    )
+    assert all(isinstance(o, Transaction) for o in outcomes), outcomes
+    assert ledger.check_invariants() == []
+    for account in Account.objects.all():
+        assert _kept(account) == ledger.balance(account), account.code
+    assert _kept(funding) == 10_500 - sum(100 + n for n in range(WORKERS))
+    # The platform's funding is kept in slices (migration 0007), its row unchanged.
+    assert Account.objects.get(pk=funding.pk).balance_fen == 0
+    assert funding.slices.count() > 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM rewards_ledger_unchecked")
+        assert cursor.fetchone()[0] == 0  # the queue of checks lives only inside a transaction
+
+
+def _kept(account) -> int:
+    """The maintained balance: the row's, plus a platform funding account's slices."""
+    account = Account.objects.get(pk=account.pk)
+    return account.balance_fen + sum(account.slices.values_list("balance_fen", flat=True))
+
+
+def test_a_balance_is_moved_only_by_entries(books):
+    _, external, *_ = books
+    _sql("UPDATE rewards_account SET balance_fen = 1000000 WHERE id = %s", [external.pk])
+    # An operator's edit through the model (a stale balance in hand) keeps it too.
+    edited = Account.objects.get(pk=external.pk)
+    edited.balance_fen, edited.floor_fen = 7, -1000
+    edited.save()
+    edited.refresh_from_db()
+    assert (edited.balance_fen, edited.floor_fen) == (-500, -1000)
+    assert ledger.check_invariants() == []
+
+
+def test_a_multi_row_insert_with_one_unbalanced_transaction_is_refused_whole(books):
+    funding, external, *_ = books
+    with pytest.raises(IntegrityError, match="is unbalanced: its CNY entries sum to -1"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO rewards_transaction (idempotency_key, kind, description, posted_at,"
+                " metadata) VALUES ('a', 'adjustment', '', '2026-11-30T12:00Z', '{}'),"
+                " ('b', 'adjustment', '', '2026-11-30T12:00Z', '{}') RETURNING id"
+            )
+            first, second = (row[0] for row in cursor.fetchall())
+            cursor.execute(
+                "INSERT INTO rewards_entry (transaction_id, account_id, amount_fen, currency,"
+                " posted_at) VALUES (%s, %s, 5, 'CNY', '2026-11-30T12:00Z'),"
+                " (%s, %s, -5, 'CNY', '2026-11-30T12:00Z'),"
+                " (%s, %s, 7, 'CNY', '2026-11-30T12:00Z'),"
+                " (%s, %s, -8, 'CNY', '2026-11-30T12:00Z')",
+                [first, funding.pk, first, external.pk, second, funding.pk, second, external.pk],
+            )
+    assert Transaction.objects.count() == 1
+    assert _kept(funding) == 500

@@ -2,7 +2,6 @@
 the rules in effect say, explains why, and posts every line to the ledger exactly once."""
 
 from datetime import date, datetime, time
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -576,22 +575,29 @@ def test_running_twice_posts_nothing_twice(platform):
     assert check_invariants() == []
 
 
-def test_an_interrupted_run_completes_on_retry_with_the_same_total(platform):
+def test_an_interrupted_run_completes_on_retry_with_the_same_total(platform, monkeypatch):
     published(platform, "quality", QUALITY, amount_fen=5000)
     drivers = [good_driver(platform, n) for n in range(1, 4)]
     deposit(platform, 100_000)
 
     calls = []
 
-    def crash_after_one(**kwargs):
-        if calls:
-            raise RuntimeError("the worker died")
-        calls.append(kwargs["idempotency_key"])
-        return post_transaction(**kwargs)
+    def crash_after_one(real):
+        def posting(*args, **kwargs):
+            if calls:
+                raise RuntimeError("the worker died")
+            calls.append(args)
+            return real(*args, **kwargs)
 
-    with mock.patch.object(rules, "post_transaction", side_effect=crash_after_one):
-        with pytest.raises(RuntimeError):
-            execute(platform)
+        return posting
+
+    # One line per batch (PostgreSQL) or per posting (elsewhere): the second one dies.
+    monkeypatch.setattr(rules, "RUN_BATCH_LINES", 1)
+    monkeypatch.setattr(rules, "_post_batch", crash_after_one(rules._post_batch))
+    monkeypatch.setattr(rules, "_post_line", crash_after_one(rules._post_line))
+    with pytest.raises(RuntimeError):
+        execute(platform)
+    monkeypatch.undo()
     run = RewardRun.objects.get()
     assert run.status == RewardRun.Status.RUNNING
     assert run.lines.filter(transaction__isnull=False).count() == 1
