@@ -30,6 +30,7 @@ from bench.common import ROOT, Context, Row, postgres_version, setup_django  # n
 BENCHMARKS = {
     "verify": "bench.verify:run_single",  # 1. one eddsa-rdfc-2022 credential vs Node
     "batch": "bench.verify:run_batch",  # 2. the batch verify API vs raw Ed25519
+    "http_verify": "bench.http_verify:run",  # 3. the verify endpoint over HTTP vs a bare view
     "issue": "bench.issue:run",  # 4. issuing (sign + store) per second
     "ledger": "bench.ledger:run",  # 7. ledger postings at 1, 4, 16 writers vs django-hordak
     "reward_run": "bench.reward_run:run",  # 8. a reward run over 1M events, 20,000 drivers
