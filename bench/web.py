@@ -7,6 +7,7 @@ import contextlib
 import http.client
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,8 @@ GUNICORN = str(Path(PYTHON).parent / "gunicorn")
 WORKERS = 4
 THREADS = 2
 STATIC_ROOT = ROOT / "var" / f"{BENCH_DATABASE}-static"
+# The servers' SECRET_KEY, so that the harness can sign a driver's session for them.
+SECRET_KEY = secrets.token_urlsafe(64)
 
 
 def wrk_available() -> bool:
@@ -39,6 +42,7 @@ def web_env(**extra) -> dict:
         MEDIA_ROOT=os.environ.get("MEDIA_ROOT", str(ROOT / "var" / "bench-media")),
         CELERY_BROKER_URL="redis://127.0.0.1:6379/12",
         DATABASE_CONN_MAX_AGE="600",
+        SECRET_KEY=SECRET_KEY,
     )
     env.update(extra)
     return env
