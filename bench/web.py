@@ -154,8 +154,8 @@ def wrk(
         script = Path(tmp) / "script.lua"
         script.write_text("\n".join(lua) + "\n")
         done = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s",
-             str(script), url],
+            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+             "--timeout", "60s", "-s", str(script), url],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
     out = done.stdout
