@@ -75,9 +75,12 @@ def run(ctx: Context) -> list[Row]:
             wrk(base + PATH, seconds=1, method="POST", bodies=bodies, headers=headers)
             wrk(base + "/bench/bare.json", seconds=1, method="POST", bodies=bodies, headers=headers)
 
-        def measure(url, payloads):
+        def measure(url, payloads, *, span=seconds, connections=8):
             def once() -> float:
-                result = wrk(url, seconds=seconds, method="POST", bodies=payloads, headers=headers)
+                result = wrk(
+                    url, seconds=span, connections=connections, method="POST",
+                    bodies=payloads, headers=headers,
+                )  # fmt: skip
                 if result.errors:
                     failures.append(f"{url}: {result.errors} errors of {result.requests}")
                 return result.per_second
@@ -93,7 +96,10 @@ def run(ctx: Context) -> list[Row]:
             measure(base + PATH, fastest),
             measure(base + "/bench/bare.json", fastest),
         )
-        batched = alternate(rounds_extra, measure(base + PATH, [batch]))
+        # A batch takes seconds: fewer connections, longer rounds, so each round completes many.
+        batched = alternate(
+            rounds_extra, measure(base + PATH, [batch], span=max(20, seconds * 3), connections=2)
+        )
     if failures:
         raise RuntimeError("requests failed while measuring: " + "; ".join(failures[:5]))
     ratio = main.subject_median / main.reference_median
