@@ -84,11 +84,13 @@ class Worker:
         self.sender = Celery("bench-pdf")
         self.connection = Connection(BROKER)
 
-    def render(self, ids: list[int], timeout: float = 300) -> float:
+    def render(self, ids: list[int], timeout: float | None = None) -> float:
         """Queue every credential's task; documents per second until all are stored."""
         from credentials.models import Credential
 
         Credential.objects.filter(pk__in=ids).update(files_generated_at=None)
+        # A minute per document: on a loaded machine one took ~5 s, and 24 exceeded 300 s.
+        timeout = timeout or 60 * len(ids)
         started = time.perf_counter()
         for pk in ids:
             self.sender.send_task(TASK, args=[pk], connection=self.connection)
