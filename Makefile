@@ -11,7 +11,7 @@ E2E_STAMP := tests/e2e/node_modules/.installed
 SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
   chromium poppler-utils
 
-.PHONY: run test setup system-packages lint format messages worker screenshots bench clean
+.PHONY: run test setup system-packages lint format messages worker screenshots bench bench-system-packages clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -75,9 +75,17 @@ screenshots: setup
 # Benchmarks (issue 8) on the local PostgreSQL (its own database, roadwise_bench, re-created)
 # and Redis; writes docs/benchmarks.md. BENCH_ARGS="--only verify --quick" for a subset.
 # The reference verifier (Node) is pinned in bench/node/package-lock.json.
+# wrk is the HTTP load generator of benchmarks 3 and 6 (Debian package wrk).
 BENCH_STAMP := bench/node/node_modules/.installed
-bench: setup $(VENV)/.bench-installed $(BENCH_STAMP)
+bench: setup $(VENV)/.bench-installed $(BENCH_STAMP) bench-system-packages
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-system-packages:
+	@command -v wrk >/dev/null 2>&1 && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "Please install wrk (apt-get install wrk): benchmarks 3 and 6 need it"; exit 0; fi; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q wrk
 
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt

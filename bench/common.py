@@ -342,3 +342,25 @@ def issue_credentials(course, count: int) -> list:
     from credentials.services import credential_issue
 
     return [credential_issue(completion=c) for c in make_completions(course, count)]
+
+
+def issue_credentials_unqueued(course, count: int) -> list:
+    """As :func:`issue_credentials`, without queueing their PDF tasks anywhere (benchmarks that
+    render the files queue them themselves, on their own Redis db)."""
+    from unittest import mock
+
+    with mock.patch("credentials.services._render_files_later"):
+        return issue_credentials(course, count)
+
+
+def make_platform_key(slug_prefix: str = "bench-platform") -> str:
+    """A new platform organisation and the plaintext of a new API key of it."""
+    from cms.api_keys import platform_api_key_create
+    from cms.models import Organization
+
+    slug = _unique(slug_prefix)
+    platform = Organization.objects.create(
+        kind=Organization.Kind.PLATFORM, name=f"基准平台 {slug}", name_en=f"Bench {slug}", slug=slug
+    )
+    _key, raw = platform_api_key_create(organization=platform, name="bench")
+    return raw

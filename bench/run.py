@@ -30,7 +30,10 @@ from bench.common import ROOT, Context, Row, postgres_version, setup_django  # n
 BENCHMARKS = {
     "verify": "bench.verify:run_single",  # 1. one eddsa-rdfc-2022 credential vs Node
     "batch": "bench.verify:run_batch",  # 2. the batch verify API vs raw Ed25519
+    "http_verify": "bench.http_verify:run",  # 3. the verify endpoint over HTTP vs a bare view
     "issue": "bench.issue:run",  # 4. issuing (sign + store) per second
+    "pdf": "bench.pdf:run",  # 5. certificate PDFs through Celery vs WeasyPrint alone
+    "pages": "bench.pages:run",  # 6. course and lesson pages, uncached and cached, vs a bare view
     "ledger": "bench.ledger:run",  # 7. ledger postings at 1, 4, 16 writers vs django-hordak
     "reward_run": "bench.reward_run:run",  # 8. a reward run over 1M events, 20,000 drivers
     "ingest": "bench.ingest:run",  # 9. service-event ingestion, batches of 1,000

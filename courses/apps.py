@@ -12,3 +12,7 @@ class CoursesConfig(AppConfig):
         from courses.payments import connect_receivers
 
         connect_receivers()
+        # Cached course pages are forgotten when a page or an organisation changes.
+        from courses import page_cache
+
+        page_cache.connect_receivers()

@@ -3,10 +3,11 @@ dashboard, learning paths. Each page's queries are a fixed number, whatever the 
 lessons or blocks (tests assert it)."""
 
 from django.db.models import Count, Q
+from django.utils.translation import get_language
 from wagtail.models import Locale
 
 from cms.models import Organization
-from courses import services
+from courses import page_cache, services
 from courses.models import (
     Completion,
     CourseCategory,
@@ -82,26 +83,58 @@ def catalogue_context(*, request, index: CourseIndexPage) -> dict:
     }
 
 
-def _outline(course: CoursePage) -> list[dict]:
-    """Modules and lessons in order, in the course's language, from one query."""
-    entries = []
-    for page in (
-        course.get_descendants().live().type(ModulePage, LessonPage).order_by("path").specific()
-    ):
-        entries.append({"page": page, "is_module": isinstance(page, ModulePage)})
-    return entries
+def _host(request) -> str:
+    return request.get_host() if request is not None else ""
 
 
-def course_page_context(*, request, course: CoursePage) -> dict:
+def _course_public(*, request, course: CoursePage) -> dict:
+    """What every visitor of the course page sees alike, as plain data (cached per page,
+    language and host): the outline in the course's language, provider, co-developers,
+    prerequisites. From a fixed number of queries, whatever the number of lessons."""
+
+    def compute() -> dict:
+        canonical = default_locale_page(course).specific
+        outline = []
+        pages = course.get_descendants().live().type(ModulePage, LessonPage).order_by("path")
+        for page in pages.specific():
+            is_module = isinstance(page, ModulePage)
+            outline.append(
+                {
+                    "pk": page.pk,
+                    "title": page.title,
+                    "url": page.get_url(request),
+                    "is_module": is_module,
+                    "has_quiz": (not is_module) and page.has_quiz,
+                    "translation_key": page.translation_key,
+                }
+            )
+        prerequisites = [
+            {"pk": p.pk, "title": p.localized.title, "url": p.localized.get_url(request)}
+            for p in canonical.prerequisites.all()
+        ]
+        return {
+            "canonical_pk": canonical.pk,
+            "outline": outline,
+            "provider": {"display_name": canonical.provider.display_name},
+            "co_developers": [
+                {"display_name": org.display_name} for org in canonical.co_developers.all()
+            ],
+            "prerequisites": prerequisites,
+        }
+
+    return page_cache.get_or_set(("course", course.pk, get_language(), _host(request)), compute)
+
+
+def course_page_context(*, request, course: CoursePage, body: bool = True) -> dict:
     user = _user(request)
-    canonical = default_locale_page(course)
-    outline = _outline(course)
-    lessons = [e["page"] for e in outline if not e["is_module"]]
+    public = _course_public(request=request, course=course)
+    outline = [dict(entry) for entry in public["outline"]]
+    lessons = [e for e in outline if not e["is_module"]]
     enrollment = None
     done_keys: set = set()
     if user:
         enrollment = (
-            Enrollment.objects.filter(user=user, course_id=canonical.pk)
+            Enrollment.objects.filter(user=user, course_id=public["canonical_pk"])
             .select_related("last_lesson", "completion")
             .first()
         )
@@ -112,34 +145,84 @@ def course_page_context(*, request, course: CoursePage) -> dict:
                 ).values_list("lesson__translation_key", flat=True)
             )
     for entry in outline:
-        entry["done"] = entry["page"].translation_key in done_keys
-    next_lesson = next((p for p in lessons if p.translation_key not in done_keys), None)
-    missing = services.missing_prerequisites(user=user, course=course) if user else []
+        entry["done"] = entry["translation_key"] in done_keys
+    next_lesson = next((e for e in lessons if e["translation_key"] not in done_keys), None)
+    missing = []
+    if user and public["prerequisites"]:
+        completed = set(
+            Completion.objects.filter(
+                user=user, course_id__in=[p["pk"] for p in public["prerequisites"]]
+            ).values_list("course_id", flat=True)
+        )
+        missing = [p for p in public["prerequisites"] if p["pk"] not in completed]
     return {
         "outline": outline,
         "lesson_count": len(lessons),
-        "done_count": sum(1 for p in lessons if p.translation_key in done_keys),
+        "done_count": sum(1 for e in lessons if e["translation_key"] in done_keys),
         "progress_percent": round(100 * len(done_keys) / len(lessons)) if lessons else 0,
         "enrollment": enrollment,
         "next_lesson": next_lesson,
-        "missing_prerequisites": [p.localized for p in missing],
-        "provider": canonical.specific.provider,
-        "co_developers": list(canonical.specific.co_developers.all()),
+        "missing_prerequisites": missing,
+        "provider": public["provider"],
+        "co_developers": public["co_developers"],
+        "body_html": _stream_html(request, course, "courses/includes/course_body.html")
+        if body
+        else "",
     }
+
+
+def _stream_html(request, page, template: str) -> str:
+    """A page's content blocks rendered (images as renditions): the same for everyone, so
+    cached per page revision and language."""
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    def compute() -> str:
+        return render_to_string(template, {"page": page, "request": request})
+
+    parts = ("stream", page.pk, page.latest_revision_id, get_language(), _host(request))
+    return mark_safe(page_cache.get_or_set(parts, compute))  # noqa: S308 - our own template
+
+
+def _lesson_public(*, request, lesson: LessonPage) -> dict:
+    """The lesson's place in its course (cached like the course's outline)."""
+
+    def compute() -> dict:
+        course = lesson.course
+        canonical = default_locale_page(course)
+        lessons = list(LessonPage.objects.live().descendant_of(course).order_by("path"))
+        index = next(i for i, p in enumerate(lessons) if p.pk == lesson.pk)
+
+        def link(page):
+            return {"title": page.title, "url": page.get_url(request)} if page else None
+
+        return {
+            "course": {
+                "pk": course.pk,
+                "title": course.title,
+                "url": course.get_url(request),
+                "translation_key": course.translation_key,
+                "pass_mark": course.pass_mark,
+            },
+            "canonical_course_pk": canonical.pk,
+            "previous_lesson": link(lessons[index - 1] if index > 0 else None),
+            "next_lesson": link(lessons[index + 1] if index + 1 < len(lessons) else None),
+            "lesson_number": index + 1,
+            "lesson_count": len(lessons),
+        }
+
+    return page_cache.get_or_set(("lesson", lesson.pk, get_language(), _host(request)), compute)
 
 
 def lesson_page_context(*, request, lesson: LessonPage) -> dict:
     user = _user(request)
-    course = lesson.course
-    canonical_course = default_locale_page(course)
-    lessons = list(LessonPage.objects.live().descendant_of(course).order_by("path"))
-    index = next(i for i, p in enumerate(lessons) if p.pk == lesson.pk)
+    public = _lesson_public(request=request, lesson=lesson)
     enrollment = None
     done_keys: set = set()
     if user:
         enrollment = Enrollment.objects.filter(
             user=user,
-            course_id=canonical_course.pk,
+            course_id=public["canonical_course_pk"],
             status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED],
         ).first()
     if enrollment:
@@ -152,16 +235,18 @@ def lesson_page_context(*, request, lesson: LessonPage) -> dict:
     if lesson.has_quiz:
         state = services.quiz_state(enrollment=enrollment, lesson=lesson)
         quiz = {**state, "questions": _questions_for_display(lesson, state["latest"])}
+    count = public["lesson_count"]
     return {
-        "course": course,
+        "course": public["course"],
         "enrollment": enrollment,
         "lesson_done": lesson.translation_key in done_keys,
-        "previous_lesson": lessons[index - 1] if index > 0 else None,
-        "next_lesson": lessons[index + 1] if index + 1 < len(lessons) else None,
-        "lesson_number": index + 1,
-        "lesson_count": len(lessons),
-        "progress_percent": round(100 * len(done_keys) / len(lessons)) if lessons else 0,
+        "previous_lesson": public["previous_lesson"],
+        "next_lesson": public["next_lesson"],
+        "lesson_number": public["lesson_number"],
+        "lesson_count": count,
+        "progress_percent": round(100 * len(done_keys) / count) if count else 0,
         "quiz": quiz,
+        "body_html": _stream_html(request, lesson, "courses/includes/lesson_body.html"),
     }
 
 

@@ -265,7 +265,7 @@ def lesson_complete_sync(request, page_id: int):
             {"ok": False, "error": exc.code or "invalid", "message": " ".join(exc.messages)},
             status=400,
         )
-    progress = selectors.course_page_context(request=request, course=lesson.course)
+    progress = selectors.course_page_context(request=request, course=lesson.course, body=False)
     return JsonResponse(
         {
             "ok": True,

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cms.middleware.UserTimezoneMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last: whole course pages for visitors without a session (courses/page_cache.py).
+    "courses.page_cache.AnonymousPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -113,6 +115,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Course pages: whole pages for anonymous visitors, routes and the parts every driver sees
+# alike, in the cache above (courses/page_cache.py); ROADWISE_PAGE_CACHE=0 turns it off.
+ROADWISE_PAGE_CACHE = env_bool("ROADWISE_PAGE_CACHE", True)
+ROADWISE_PAGE_CACHE_SECONDS = env_int("ROADWISE_PAGE_CACHE_SECONDS", 600)
 
 # --- identity ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "cms.User"

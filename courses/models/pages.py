@@ -62,6 +62,12 @@ class CourseIndexPage(Page):
     class Meta:
         verbose_name = _("course catalogue")
 
+    def route(self, request, path_components):
+        # The walk down to a course or lesson page is remembered (courses/page_cache.py).
+        from courses import page_cache
+
+        return page_cache.cached_route(self, request, path_components, super().route)
+
     def get_context(self, request, *args, **kwargs):
         from courses.selectors import catalogue_context
 
@@ -237,6 +243,15 @@ class CoursePage(Page):
 
         self.search_terms = segment_for_index(self.title, self.summary, self.vehicle_models)
         super().save(*args, **kwargs)
+
+    def serve(self, request, *args, **kwargs):
+        # The same page for every visitor without a session: kept whole (courses/page_cache.py).
+        from courses import page_cache
+
+        response = super().serve(request, *args, **kwargs)
+        if not request.user.is_authenticated:
+            page_cache.mark_public(request, response)
+        return response
 
     def get_context(self, request, *args, **kwargs):
         from courses.selectors import course_page_context

@@ -80,10 +80,20 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 def badge_image(content: CertificateContent, *, size: int = 600) -> bytes:
     """A round emblem (PNG, transparent corners): course title, level and year.
 
-    Drawn at twice the size and scaled down, so edges and text are smooth.
+    Drawn at twice the size and scaled down, so edges and text are smooth. Nothing of the
+    driver is on it, so every certificate of a course in a year and language shares one image
+    (drawn once per process: it took about a quarter of a certificate's rendering, issue 8);
+    the credential is baked into each copy afterwards (``bake_png``).
     """
     if size < 64:
         raise ValueError("badge size must be at least 64 pixels")
+    return _badge_png(
+        content.course_title, content.level, content.achievement_type, content.issued_on.year, size
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _badge_png(course_title: str, level: str, achievement_type: str, year: int, size: int) -> bytes:
     ss = 2  # supersampling factor
     s = size * ss
     image = Image.new("RGBA", (s, s), (0, 0, 0, 0))
@@ -99,14 +109,14 @@ def badge_image(content: CertificateContent, *, size: int = 600) -> bytes:
 
     # Year and stars at the top.
     year_font = _font(round(s * 0.055))
-    _centered(draw, str(content.issued_on.year), s * 0.19, year_font, GOLD_LIGHT, s)
+    _centered(draw, str(year), s * 0.19, year_font, GOLD_LIGHT, s)
     star_r = s * 0.018
     for dx in (-0.12, 0.12):
         _star(draw, s * (0.5 + dx), s * 0.19 + year_font.size * 0.62, star_r, GOLD)
 
     # Course title, wrapped and shrunk until it fits the disc's middle band.
     box_w, box_h = s * 0.66, s * 0.30
-    lines, title_font = _fit(content.course_title, box_w, box_h, start=round(s * 0.085))
+    lines, title_font = _fit(course_title, box_w, box_h, start=round(s * 0.085))
     line_h = title_font.size * 1.25
     y = s * 0.47 - line_h * len(lines) / 2
     for line in lines:
@@ -114,7 +124,7 @@ def badge_image(content: CertificateContent, *, size: int = 600) -> bytes:
         y += line_h
 
     # Ribbon with the level.
-    level, level_font = _fit_line(content.level, s * 0.56, start=round(s * 0.052))
+    level, level_font = _fit_line(level, s * 0.56, start=round(s * 0.052))
     ribbon_h = level_font.size * 1.9
     text_w = draw.textlength(level, font=level_font)
     ribbon_w = max(s * 0.46, text_w + s * 0.12)
@@ -138,7 +148,7 @@ def badge_image(content: CertificateContent, *, size: int = 600) -> bytes:
     _centered(draw, level, top + (ribbon_h - level_font.size * 1.2) / 2, level_font, NAVY_DARK, s)
 
     # The achievement type, small, under the ribbon.
-    kind, type_font = _fit_line(content.achievement_type, s * 0.44, start=round(s * 0.038))
+    kind, type_font = _fit_line(achievement_type, s * 0.44, start=round(s * 0.038))
     _centered(draw, kind, s * 0.815, type_font, GOLD_LIGHT, s)
 
     image = image.resize((size, size), Image.Resampling.LANCZOS)
