@@ -122,6 +122,15 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+MISSES = (
+    "Where a target is missed (**no** above), why and what was tried: rows 1, 2 and 4 in the "
+    "row notes and the *findings* entries under Method below, and ADR 0010; rows 3, 5 and 6 "
+    "in [`docs/benchmarks-findings-web.md`](benchmarks-findings-web.md); rows 7, 8 and 9 in "
+    "[`docs/benchmarks-findings.md`](benchmarks-findings.md) (measured causes, the fixes made "
+    "with their before and after, and what would be next)."
+)
+
+
 def write_report(path: Path, info: dict, rows: list[Row], ctx: Context, args, started) -> None:
     parts = [
         "# Benchmarks",
@@ -145,6 +154,8 @@ def write_report(path: Path, info: dict, rows: list[Row], ctx: Context, args, st
         + (f", only {', '.join(args.only)}" if args.only else ""),
         "",
         table(rows),
+        "",
+        MISSES,
         "",
         "## Notes on each row",
         "",
