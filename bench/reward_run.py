@@ -504,7 +504,7 @@ def run(args) -> list[dict]:
     notes = (
         f"{out['events']:,} events, {drivers:,} drivers, month {out['month']}; {out['lines']:,} "
         f"lines (¥{out['amount_fen'] / 100:,.0f}); {finished}; peak memory is the process's peak "
-        f"RSS (VmHWM/getrusage maxrss) incl. Django's baseline "
+        f"RSS (VmHWM, sampled and at the end) incl. Django's baseline "
         f"{out.get('baseline_kib', 0) / 1024:.0f} MiB; {machine()}"
     )
     met_time = figure is not None and figure < 60
