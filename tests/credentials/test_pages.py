@@ -264,7 +264,8 @@ def test_consent_grant_and_withdraw(owner, driver, platform, school):
     assert grant.withdrawn_at is not None
     assert not services.platform_has_consent(platform=platform, holder=driver)
     html = owner.get(url).content.decode()
-    assert grant.withdrawn_at.strftime("%Y-%m-%d") in html  # the history
+    # the history, in the time zone pages are shown in (Shanghai), not UTC
+    assert timezone.localtime(grant.withdrawn_at).strftime("%Y-%m-%d") in html
     # A school is not a platform.
     assert owner.post(url, {"action": "grant", "platform": school.pk}).status_code == 404
 
