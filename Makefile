@@ -11,7 +11,7 @@ E2E_STAMP := tests/e2e/node_modules/.installed
 SYSTEM_PACKAGES := fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
   chromium poppler-utils
 
-.PHONY: run test setup system-packages lint format messages worker screenshots bench bench-system-packages clean
+.PHONY: run test setup system-packages lint format messages worker screenshots bench bench-system-packages load clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -79,6 +79,11 @@ screenshots: setup
 BENCH_STAMP := bench/node/node_modules/.installed
 bench: setup $(VENV)/.bench-installed $(BENCH_STAMP) bench-system-packages
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Load test (issue 9): the verify and ingestion APIs together for 5 minutes on the loopback
+# (its own database, roadwise_load); writes docs/load-test.md. LOAD_ARGS="--minutes 10".
+load: setup $(VENV)/.bench-installed bench-system-packages
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 bench-system-packages:
 	@command -v wrk >/dev/null 2>&1 && exit 0; \
