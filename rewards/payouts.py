@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cms.audit import SYSTEM_PAYOUT_TASK, SYSTEM_STRIPE, audit
 from cms.models import PaymentAlert, User
 from cms.payments import (
     EventNotReady,
@@ -337,6 +338,19 @@ def payout_request(*, driver: User, amount_fen: int | None = None, currency: str
                 created_by=driver,
                 metadata={"payout": str(payout.public_id), "stage": "sent"},
             )
+            audit(
+                "roadwise.payout.request",
+                payout,
+                user=driver,
+                title=_payout_title(payout),
+                data={
+                    "amount_fen": amount,
+                    "currency": currency,
+                    "balance_fen": available,
+                    "destination": payout.destination,
+                    "transaction": payout.sent_key,
+                },
+            )
             transaction.on_commit(partial(_send_soon, payout.pk))
     except ledger.InsufficientFunds:
         raise PayoutRefused(
@@ -540,6 +554,19 @@ def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
         if not payout.stripe_payout_id:
             payout.stripe_payout_id = remote["id"]
             payout.save(update_fields=["stripe_payout_id", "updated_at"])
+            audit(
+                "roadwise.payout.send",
+                payout,
+                actor_label=SYSTEM_PAYOUT_TASK,
+                title=_payout_title(payout),
+                data={
+                    "amount_fen": payout.amount_fen,
+                    "currency": payout.currency,
+                    "stripe_transfer": payout.transfer_id,
+                    "stripe_payout": payout.stripe_payout_id,
+                    "attempts": payout.attempts,
+                },
+            )
         status = remote.get("status")
         if status == "paid":
             _settle(payout)
@@ -587,9 +614,23 @@ def _settle(payout: Payout) -> None:
             "stripe_payout": payout.stripe_payout_id,
         },
     )
+    before = payout.status
     payout.status = Payout.Status.PAID
     payout.paid_at = timezone.now()
     payout.save(update_fields=["status", "paid_at", "updated_at"])
+    audit(
+        "roadwise.payout.paid",
+        payout,
+        actor_label=SYSTEM_STRIPE,
+        title=_payout_title(payout),
+        data={
+            "amount_fen": payout.amount_fen,
+            "currency": payout.currency,
+            "status": {"before": before, "after": payout.status},
+            "stripe_payout": payout.stripe_payout_id,
+            "transaction": payout.settled_key,
+        },
+    )
 
 
 def _find_transfer_id(payout: Payout) -> str:
@@ -662,6 +703,7 @@ def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -
     elif from_event:
         # A Stripe payout exists, so a transfer does: wait until we know it.
         raise EventNotReady(f"the transfer of payout {payout.public_id} is not known yet")
+    before = payout.status
     payout.status = Payout.Status.FAILED
     payout.failure_code = (code or "")[:100]
     payout.failure_message = message or ""
@@ -677,6 +719,29 @@ def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -
         ]
     )
     _return_money(payout)
+    _audit_failure(payout, before=before, from_event=from_event)
+
+
+def _audit_failure(payout: Payout, *, before: str, from_event: bool) -> None:
+    audit(
+        "roadwise.payout.fail",
+        payout,
+        actor_label=SYSTEM_STRIPE if from_event else SYSTEM_PAYOUT_TASK,
+        title=_payout_title(payout),
+        data={
+            "amount_fen": payout.amount_fen,
+            "currency": payout.currency,
+            "status": {"before": before, "after": payout.status},
+            "code": payout.failure_code,
+            "message": payout.failure_message,
+            "stripe_transfer_reversal": payout.transfer_reversal_id,
+            "transaction": payout.returned_key,
+        },
+    )
+
+
+def _payout_title(payout: Payout) -> str:
+    return f"Payout {payout.public_id}"
 
 
 def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: str) -> None:
@@ -688,6 +753,7 @@ def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: st
     if not transfer_id:
         raise EventNotReady(f"the transfer of paid payout {payout.public_id} is not known yet")
     payout.transfer_reversal_id = _reverse_transfer(payout)
+    before = payout.status
     payout.status = Payout.Status.FAILED
     payout.failure_code = (code or "")[:100]
     payout.failure_message = message or ""
@@ -720,6 +786,7 @@ def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: st
             "stripe_transfer_reversal": payout.transfer_reversal_id,
         },
     )
+    _audit_failure(payout, before=before, from_event=True)
     payment_alert(
         PaymentAlert.Kind.PAYOUT_RETURNED_AFTER_PAID,
         str(payout.public_id),
@@ -859,11 +926,13 @@ def on_transfer_reversed(event: dict) -> None:
                 currency=payout.currency,
             )
             return
+        before = payout.status
         payout.status = Payout.Status.REVERSED
         payout.failure_code = "transfer_reversed"
         payout.failure_message = str(FAILURE_MESSAGES["transfer_reversed"])
         payout.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
         _return_money(payout)
+        _audit_failure(payout, before=before, from_event=True)
 
 
 # --- statements ----------------------------------------------------------------------------
