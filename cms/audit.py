@@ -1,9 +1,10 @@
 """The audit log: who did what to certificates, rules, disputes, money and keys.
 
 Entries are Wagtail's own log entries (``ModelLogEntry``; pages keep ``PageLogEntry``), so
-operators read them under Reports → Site history and in each object's history, filtered by
-action. Service functions call `audit` inside the database transaction of the change they
-record: a change rolled back leaves no entry, a committed one always has its entry.
+operators read them under Reports → Site history, filtered by action (a dispute's admin page
+shows its own). Each entry's message sums up its data. Service functions call `audit` inside
+the database transaction of the change they record: a change rolled back leaves no entry, a
+committed one always has its entry.
 
 Who acted: ``user`` when a person did it (an operator in the admin, a driver on the site,
 platform staff); otherwise ``actor_label`` says what did (a platform's API key, a Stripe
@@ -87,20 +88,45 @@ def api_key_actor(api_key) -> str:
 
 
 class AuditFormatter(LogFormatter):
-    """Wagtail's formatter, naming the actor when no user acted."""
+    """Wagtail's formatter; the message names the actor when no user acted, and sums up the
+    entry's data (before → after, amounts, reasons) so that operators read it in the list."""
 
     def format_message(self, log_entry):
-        actor = (log_entry.data or {}).get("actor")
-        if actor and not log_entry.user_id:
-            return gettext("%(message)s (by %(actor)s)") % {
-                "message": self.message,
-                "actor": actor,
+        data = log_entry.data or {}
+        message = str(self.message)
+        if data.get("actor") and not log_entry.user_id:
+            message = gettext("%(message)s (by %(actor)s)") % {
+                "message": message,
+                "actor": data["actor"],
             }
-        return str(self.message)
+        summary = data_summary(data)
+        return f"{message}: {summary}" if summary else message
 
     def format_comment(self, log_entry):
         data = log_entry.data or {}
         return str(data.get("reason") or "")
+
+
+SUMMARY_LENGTH = 400
+NOT_SUMMED_UP = ("actor", "key")
+
+
+def _value(value) -> str:
+    if isinstance(value, dict) and set(value) == {"before", "after"}:
+        return f"{_value(value['before'])} → {_value(value['after'])}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return "–" if value is None or value == "" else str(value)
+
+
+def data_summary(data: dict) -> str:
+    """``status: active → revoked, reason: …`` (field names as stored; at most 400 characters)."""
+    text = ", ".join(
+        f"{key}: {_value(value)}" for key, value in data.items() if key not in NOT_SUMMED_UP
+    )
+    return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"
 
 
 def register_actions(actions) -> None:
@@ -131,10 +157,10 @@ def audit(
     """
     if action not in ACTIONS:
         raise ValueError(f"unregistered audit action {action!r}")
-    if user is None and not actor_label:
-        raise ValueError("an audit entry names who acted: a user or an actor_label")
     if user is not None and not getattr(user, "pk", None):
         user = None  # AnonymousUser: nobody signed in
+    if user is None and not actor_label:
+        raise ValueError("an audit entry names who acted: a user or an actor_label")
     if once_key is not None and _logged(action, instance, once_key):
         return None
     payload = dict(data or {})
