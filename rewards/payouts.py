@@ -488,7 +488,7 @@ def payout_send(payout_pk: int) -> Payout:
         payout.refresh_from_db()
         return payout
     Payout.objects.filter(pk=payout.pk).update(last_error="", next_attempt_at=None)
-    return apply_stripe_payout(payout, remote.to_dict())
+    return apply_stripe_payout(payout, remote.to_dict(), actor_label=SYSTEM_PAYOUT_TASK)
 
 
 def payouts_retry(now=None) -> list[str]:
@@ -531,16 +531,19 @@ def payout_sync(payout: Payout) -> Payout:
     remote = stripe_client().v1.payouts.retrieve(
         payout.stripe_payout_id, options={"stripe_account": payout.destination}
     )
-    return apply_stripe_payout(payout, remote.to_dict())
+    return apply_stripe_payout(payout, remote.to_dict(), actor_label=SYSTEM_PAYOUT_TASK)
 
 
 # --- applying Stripe's state ---------------------------------------------------------------
 
 
-def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
+def apply_stripe_payout(
+    payout: Payout, remote: dict, *, actor_label: str = SYSTEM_STRIPE
+) -> Payout:
     """Move the payout to the state of its Stripe payout ``remote`` (current, not an event's
     copy), once: pending/in transit → in transit; paid → paid (settled posting); failed or
-    canceled → failed (the transfer reversed and the money returned)."""
+    canceled → failed (the transfer reversed and the money returned). ``actor_label``: who
+    learned it, for the audit log (a Stripe webhook unless the payout task says otherwise)."""
     with transaction.atomic():
         payout = Payout.objects.select_for_update().select_related("driver").get(pk=payout.pk)
         if payout.stripe_payout_id and payout.stripe_payout_id != remote.get("id"):
@@ -557,7 +560,7 @@ def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
             audit(
                 "roadwise.payout.send",
                 payout,
-                actor_label=SYSTEM_PAYOUT_TASK,
+                actor_label=actor_label,
                 title=_payout_title(payout),
                 data={
                     "amount_fen": payout.amount_fen,
@@ -569,13 +572,14 @@ def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
             )
         status = remote.get("status")
         if status == "paid":
-            _settle(payout)
+            _settle(payout, actor_label=actor_label)
         elif status in ("failed", "canceled"):
             code = remote.get("failure_code") or status
             _fail(
                 payout,
                 code=code,
                 message=remote.get("failure_message") or str(FAILURE_MESSAGES.get(code, "")),
+                actor_label=actor_label,
             )
         elif payout.status == Payout.Status.PENDING:
             payout.status = Payout.Status.IN_TRANSIT
@@ -583,7 +587,7 @@ def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
     return payout
 
 
-def _settle(payout: Payout) -> None:
+def _settle(payout: Payout, *, actor_label: str = SYSTEM_STRIPE) -> None:
     if payout.status == Payout.Status.PAID:
         return
     if payout.money_returned:
@@ -621,7 +625,7 @@ def _settle(payout: Payout) -> None:
     audit(
         "roadwise.payout.paid",
         payout,
-        actor_label=SYSTEM_STRIPE,
+        actor_label=actor_label,
         title=_payout_title(payout),
         data={
             "amount_fen": payout.amount_fen,
@@ -689,14 +693,23 @@ def _return_money(payout: Payout) -> None:
     )
 
 
-def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -> None:
+def _fail(
+    payout: Payout,
+    *,
+    code: str,
+    message: str,
+    from_event: bool = True,
+    actor_label: str | None = None,
+) -> None:
     """The payout did not reach the bank: reverse the transfer (if one was made) and return the
     money to the driver's payable balance. Call with the payout locked."""
     if payout.money_returned:
         return
     transfer_id = payout.transfer_id if not from_event else _find_transfer_id(payout)
     if payout.status == Payout.Status.PAID:
-        _fail_after_paid(payout, code=code, message=message, transfer_id=transfer_id)
+        _fail_after_paid(
+            payout, code=code, message=message, transfer_id=transfer_id, actor_label=actor_label
+        )
         return
     if transfer_id:
         payout.transfer_reversal_id = _reverse_transfer(payout)
@@ -719,14 +732,16 @@ def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -
         ]
     )
     _return_money(payout)
-    _audit_failure(payout, before=before, from_event=from_event)
+    _audit_failure(payout, before=before, from_event=from_event, actor_label=actor_label)
 
 
-def _audit_failure(payout: Payout, *, before: str, from_event: bool) -> None:
+def _audit_failure(
+    payout: Payout, *, before: str, from_event: bool, actor_label: str | None = None
+) -> None:
     audit(
         "roadwise.payout.fail",
         payout,
-        actor_label=SYSTEM_STRIPE if from_event else SYSTEM_PAYOUT_TASK,
+        actor_label=actor_label or (SYSTEM_STRIPE if from_event else SYSTEM_PAYOUT_TASK),
         title=_payout_title(payout),
         data={
             "amount_fen": payout.amount_fen,
@@ -744,7 +759,9 @@ def _payout_title(payout: Payout) -> str:
     return f"Payout {payout.public_id}"
 
 
-def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: str) -> None:
+def _fail_after_paid(
+    payout: Payout, *, code: str, message: str, transfer_id: str, actor_label: str | None = None
+) -> None:
     """The bank sent a paid payout back (Stripe: paid, then failed, days later). The money is
     on the driver's connected account again: take it back with a reversal of the transfer and
     return it to the driver's payable balance, so they can pay out again once their bank
@@ -786,7 +803,7 @@ def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: st
             "stripe_transfer_reversal": payout.transfer_reversal_id,
         },
     )
-    _audit_failure(payout, before=before, from_event=True)
+    _audit_failure(payout, before=before, from_event=True, actor_label=actor_label)
     payment_alert(
         PaymentAlert.Kind.PAYOUT_RETURNED_AFTER_PAID,
         str(payout.public_id),

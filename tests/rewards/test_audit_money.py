@@ -221,6 +221,26 @@ def test_a_failed_payout_is_logged_once(client, fake, operator):
     assert seen(operator, entry)
 
 
+def test_a_payout_the_bank_returns_after_it_was_paid_is_logged_paid_then_failed(client, fake):
+    driver = DriverFactory()
+    earn(driver)
+    account = connect(client, fake, driver)
+    fund_platform(fake)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        payout = payouts.payout_request(driver=driver)
+    payout.refresh_from_db()
+    deliver(client, fake.pay_out(account.stripe_account_id, payout.stripe_payout_id, "paid"))
+    returned = fake.pay_out(
+        account.stripe_account_id, payout.stripe_payout_id, "failed", failure_code="account_closed"
+    )
+    deliver(client, returned)
+    deliver(client, {**returned, "id": "evt_returned_again"})
+    [paid] = entries("roadwise.payout.paid", payout)
+    [failed] = entries("roadwise.payout.fail", payout)
+    assert failed.data["status"] == {"before": "paid", "after": "failed"}
+    assert failed.data["actor"] == audit.SYSTEM_STRIPE and failed.timestamp >= paid.timestamp
+
+
 @pytest.fixture
 def ledger_receivers(monkeypatch):
     for signal in (payments.checkout_paid, payments.checkout_refunded, payments.checkout_expired):
