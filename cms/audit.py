@@ -58,6 +58,10 @@ ACTIONS: dict[str, tuple] = {
     "roadwise.payout.fail": (_("Payout failed"), _("Payout failed or cancelled; money returned")),
     "roadwise.funding.topup": (_("Book funding top-up"), _("Funding top-up booked")),
     "roadwise.payment.refund": (_("Book refund"), _("Refund booked")),
+    "roadwise.payment_alert.resolve": (
+        _("Resolve payment alert"),
+        _("Payment alert resolved"),
+    ),
     # keys and webhooks
     "roadwise.api_key.create": (_("Create platform API key"), _("Platform API key created")),
     "roadwise.api_key.revoke": (_("Revoke platform API key"), _("Platform API key revoked")),

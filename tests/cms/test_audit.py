@@ -274,6 +274,25 @@ def test_api_keys_made_and_revoked_by_an_operator_are_logged(client):
     assert not seen(admin_user(organization=platform), created)
 
 
+def test_an_operator_resolving_a_payment_alert_is_logged_once(client):
+    from cms import payments
+    from cms.models import PaymentAlert
+
+    payments.payment_alert(
+        PaymentAlert.Kind.OTHER, "po_1", "Paid twice?", amount_fen=25000, currency="CNY"
+    )
+    alert = PaymentAlert.objects.get()
+    operator = OperatorFactory()
+    client.force_login(operator)
+    url = reverse("cms_stripe:alert_resolve", args=[alert.pk])
+    client.post(url, {"resolution": "Asked the driver to pay it back."})
+    client.post(url, {"resolution": "Again."})
+    [entry] = entries("roadwise.payment_alert.resolve", alert)
+    assert entry.user == operator and entry.data["amount_fen"] == 25000
+    assert entry.data["resolution"] == "Asked the driver to pay it back."
+    assert seen(operator, entry) and not seen(admin_user(), entry)
+
+
 # --- what the registry and the report offer -----------------------------------------------------
 
 
@@ -334,9 +353,9 @@ def test_only_operators_hold_permissions_on_the_audited_models():
         PlatformRewardPolicy,
         RuleVersion,
     ]
-    from cms.models import CheckoutPayment, PlatformApiKey
+    from cms.models import CheckoutPayment, PaymentAlert, PlatformApiKey
 
-    audited += [CheckoutPayment, PlatformApiKey]
+    audited += [CheckoutPayment, PaymentAlert, PlatformApiKey]
     types = list(ContentType.objects.get_for_models(*audited).values())
     assert not Permission.objects.filter(content_type__in=types, group__isnull=False).exists()
     assert not Permission.objects.filter(content_type__in=types, user__isnull=False).exists()
