@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from cms import platform_webhooks
 from cms.api_auth import platform_key_auth
 from cms.api_routes import api_errors
+from cms.audit import api_key_actor
 from cms.models import PlatformWebhook, PlatformWebhookDelivery
 
 router = Router(auth=platform_key_auth, tags=["webhooks"])
@@ -138,6 +139,7 @@ def webhook_create(request: HttpRequest, payload: WebhookIn):
             url=payload.url,
             events=payload.events,
             description=payload.description,
+            actor_label=api_key_actor(request.api_key),
         )
     except ValidationError as exc:
         raise HttpError(422, _messages(exc)) from None
@@ -164,7 +166,9 @@ def webhook_list(request: HttpRequest):
     "platform has this id.",
 )
 def webhook_delete(request: HttpRequest, webhook_id: UUID):
-    platform_webhooks.webhook_disable(subscription=_own(request, webhook_id))
+    platform_webhooks.webhook_disable(
+        subscription=_own(request, webhook_id), actor_label=api_key_actor(request.api_key)
+    )
     return Status(204, None)
 
 

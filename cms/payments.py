@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from cms.audit import audit
 from cms.models import CheckoutPayment, CheckoutRefund, PaymentAlert, StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -143,12 +144,26 @@ def payment_alert_resolve(alert: PaymentAlert, *, user, resolution: str) -> Paym
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValueError(_("Say what was done about it."))
-    updated = PaymentAlert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
-        resolved_at=timezone.now(), resolved_by=user, resolution=resolution
-    )
-    alert.refresh_from_db()
-    if not updated:
-        raise ValueError(_("This alert was already resolved."))
+    with transaction.atomic():
+        updated = PaymentAlert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
+            resolved_at=timezone.now(), resolved_by=user, resolution=resolution
+        )
+        alert.refresh_from_db()
+        if not updated:
+            raise ValueError(_("This alert was already resolved."))
+        audit(
+            "roadwise.payment_alert.resolve",
+            alert,
+            user=user,
+            title=f"Payment alert {alert.get_kind_display()} {alert.reference}"[:200],
+            data={
+                "kind": alert.kind,
+                "reference": alert.reference,
+                "amount_fen": alert.amount_fen,
+                "currency": alert.currency,
+                "resolution": resolution,
+            },
+        )
     return alert
 
 

@@ -46,6 +46,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.audit import audit
 from cms.models import Organization, PlatformWebhook, PlatformWebhookDelivery, User
 
 EVENT_CREDENTIAL_ISSUED = "credential.issued"
@@ -186,9 +187,15 @@ def _check_events(events) -> list[str]:
 
 
 def webhook_subscribe(
-    *, platform: Organization, url: str, events: list[str], description: str = ""
+    *,
+    platform: Organization,
+    url: str,
+    events: list[str],
+    description: str = "",
+    actor_label: str | None = None,
 ) -> tuple[PlatformWebhook, str]:
-    """A new subscription and its signing secret (returned here only, never again)."""
+    """A new subscription and its signing secret (returned here only, never again).
+    ``actor_label``: who asked, for the audit log (the API passes its key)."""
     if platform.kind != Organization.Kind.PLATFORM:
         raise ValidationError(_("Only ride-hailing platforms can subscribe to webhooks."))
     errors = {}
@@ -221,6 +228,18 @@ def webhook_subscribe(
             description=description,
             secret_encrypted=_fernet().encrypt(secret.encode("utf-8")).decode("ascii"),
         )
+        audit(
+            "roadwise.webhook.create",
+            subscription,
+            actor_label=actor_label or f"platform {platform.slug}",
+            title=f"Webhook {subscription.public_id} ({platform.slug})",
+            data={
+                "platform": platform.slug,
+                "url": subscription.url,
+                "events": subscription.events,
+                "description": description,
+            },
+        )
     return subscription, secret
 
 
@@ -238,7 +257,9 @@ def webhook_get(*, platform: Organization, public_id) -> PlatformWebhook | None:
     return PlatformWebhook.objects.filter(organization=platform, public_id=public_id).first()
 
 
-def webhook_disable(*, subscription: PlatformWebhook) -> PlatformWebhook:
+def webhook_disable(
+    *, subscription: PlatformWebhook, actor_label: str | None = None
+) -> PlatformWebhook:
     """Stop sending to it (idempotent). Its pending deliveries are given up."""
     with transaction.atomic():
         subscription = PlatformWebhook.objects.select_for_update().get(pk=subscription.pk)
@@ -250,6 +271,13 @@ def webhook_disable(*, subscription: PlatformWebhook) -> PlatformWebhook:
                 status=PlatformWebhookDelivery.Status.FAILED,
                 next_attempt_at=None,
                 last_error="The subscription was disabled.",
+            )
+            audit(
+                "roadwise.webhook.delete",
+                subscription,
+                actor_label=actor_label or f"platform {subscription.organization.slug}",
+                title=f"Webhook {subscription.public_id} ({subscription.organization.slug})",
+                data={"platform": subscription.organization.slug, "url": subscription.url},
             )
     return subscription
 

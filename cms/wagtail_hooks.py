@@ -183,3 +183,13 @@ def register_platform_webhook_menu_item():
     from cms import admin_webhooks
 
     return admin_webhooks.menu_item()
+
+
+# --- The audit log (cms/audit.py): its actions in Reports → Site history ----------------------
+
+
+@hooks.register("register_log_actions")
+def register_audit_log_actions(actions):
+    from cms import audit
+
+    audit.register_actions(actions)

@@ -23,7 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
-from cms.models import Organization
+from cms.audit import SYSTEM_COMMAND, audit
+from cms.models import Organization, User
 from credentials.models import IssuerKey
 from credentials.signing import public_key_to_multibase
 
@@ -144,15 +145,36 @@ def issuer_key_ensure(*, organization: Organization) -> IssuerKey:
         return _create_key(organization, _next_number(organization))
 
 
-def issuer_key_rotate(*, organization: Organization) -> IssuerKey:
-    """Retire the current key (kept, still resolvable) and make ``key-N+1`` the current one."""
+def issuer_key_rotate(
+    *, organization: Organization, user: User | None = None, actor_label: str | None = None
+) -> IssuerKey:
+    """Retire the current key (kept, still resolvable) and make ``key-N+1`` the current one.
+    ``user`` / ``actor_label``: who rotated it, for the audit log."""
     _check_issuer(organization)
     with transaction.atomic():
         _lock(organization)
+        retired = list(
+            IssuerKey.objects.filter(organization=organization, retired_at=None).values_list(
+                "key_id", flat=True
+            )
+        )
         IssuerKey.objects.filter(organization=organization, retired_at=None).update(
             retired_at=timezone.now()
         )
-        return _create_key(organization, _next_number(organization))
+        issuer_key = _create_key(organization, _next_number(organization))
+        audit(
+            "roadwise.issuer_key.rotate",
+            issuer_key,
+            user=user,
+            actor_label=actor_label or (None if user else SYSTEM_COMMAND),
+            data={
+                "issuer": organization.slug,
+                "retired": retired,
+                "current": issuer_key.key_id,
+                "public_key": issuer_key.public_key_multibase,
+            },
+        )
+        return issuer_key
 
 
 def issuer_signing_key(*, organization: Organization) -> tuple[Ed25519PrivateKey, str]:

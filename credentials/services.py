@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cms import platform_webhooks
+from cms.audit import audit
 from cms.models import Organization, User
 from courses.models import Completion, CoursePage
 from courses.models.pages import CourseCategory, CourseLevel
@@ -282,6 +283,7 @@ def _change_status(*, credential, actor, reason, action, allowed_from, new_statu
     reason = _check_reason(reason)
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
+        before = credential.status
         if credential.status not in allowed_from:
             raise CredentialStateError(
                 _("This certificate is %(status)s; that cannot be changed this way.")
@@ -295,6 +297,17 @@ def _change_status(*, credential, actor, reason, action, allowed_from, new_statu
         credential.save(update_fields=["status", "status_reason", "status_changed_at"])
         CredentialStatusChange.objects.create(
             credential=credential, action=action, reason=reason, actor=actor
+        )
+        audit(
+            f"roadwise.credential.{action}",
+            credential,
+            user=actor,
+            data={
+                "number": credential.number,
+                "issuer": credential.issuer.slug,
+                "status": {"before": before, "after": new_status},
+                "reason": reason,
+            },
         )
         revoked = action == CredentialStatusChange.Action.REVOKE
         _notify_platforms(
@@ -389,7 +402,15 @@ def consent_grant(*, holder: User, platform: Organization) -> ConsentGrant:
             return existing
         try:
             with transaction.atomic():
-                return ConsentGrant.objects.create(holder=holder, platform=platform)
+                grant = ConsentGrant.objects.create(holder=holder, platform=platform)
+                audit(
+                    "roadwise.consent.grant",
+                    grant,
+                    user=holder,
+                    title=_consent_title(grant),
+                    data={"platform": platform.slug},
+                )
+                return grant
         except IntegrityError:
             return ConsentGrant.objects.get(holder=holder, platform=platform, withdrawn_at=None)
 
@@ -397,10 +418,24 @@ def consent_grant(*, holder: User, platform: Organization) -> ConsentGrant:
 def consent_withdraw(*, grant: ConsentGrant, holder: User) -> ConsentGrant:
     if grant.holder_id != holder.pk:
         raise PermissionDenied(_("This is not your consent to withdraw."))
-    if grant.withdrawn_at is None:
-        grant.withdrawn_at = timezone.now()
-        grant.save(update_fields=["withdrawn_at"])
+    with transaction.atomic():
+        grant = ConsentGrant.objects.select_for_update().get(pk=grant.pk)
+        if grant.withdrawn_at is None:
+            grant.withdrawn_at = timezone.now()
+            grant.save(update_fields=["withdrawn_at"])
+            audit(
+                "roadwise.consent.withdraw",
+                grant,
+                user=holder,
+                title=_consent_title(grant),
+                data={"platform": grant.platform.slug, "granted_at": grant.granted_at},
+            )
     return grant
+
+
+def _consent_title(grant: ConsentGrant) -> str:
+    # Not str(grant): that names the driver, and the log's list needs no personal data.
+    return f"Consent #{grant.pk} → {grant.platform.slug}"
 
 
 def platform_has_consent(*, platform: Organization, holder: User) -> bool:

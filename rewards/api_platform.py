@@ -10,6 +10,7 @@ from pydantic import StrictInt, StrictStr
 
 from cms.api_auth import platform_key_auth
 from cms.api_routes import api_errors
+from cms.audit import api_key_actor
 from rewards import awards, selectors
 from rewards.models import Award
 from rewards.rules import _bounds, month_end
@@ -119,6 +120,7 @@ def award_create(request: HttpRequest, payload: AwardIn):
             amount_fen=payload.amount_fen,
             reason=payload.reason,
             currency=payload.currency,
+            actor_label=api_key_actor(request.api_key),
         )
     except awards.AwardConflict as exc:
         return Status(409, {"detail": str(exc), "award": _award_out(exc.award)})

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms import platform_webhooks
+from cms.audit import audit
 from cms.models import Organization, User
 from rewards.ledger import (
     IdempotencyConflict,
@@ -196,6 +197,7 @@ def award_grant(
     amount_fen: int,
     reason: str,
     currency: str = "CNY",
+    actor_label: str | None = None,
 ) -> tuple[Award, bool]:
     """Pay a one-off award to the driver linked to ``platform`` as ``platform_driver_id``.
 
@@ -204,7 +206,7 @@ def award_grant(
     `ValidationError` (a field is wrong; by field), `DriverNotLinked` (a `ValidationError`),
     `AwardConflict` (the id was used for another award), `AwardUnderfunded` (the platform's
     funding is short; ``shortfall_fen`` says by how much), `PermissionDenied` (not an active
-    platform).
+    platform). ``actor_label``: who sent it, for the audit log (the API passes its key).
     """
     _check_platform(platform)
     cleaned = _clean(
@@ -262,6 +264,21 @@ def award_grant(
                 currency=cleaned["currency"],
                 reason=cleaned["reason"],
                 transaction=posted,
+            )
+            audit(
+                "roadwise.award.grant",
+                award,
+                actor_label=actor_label or f"platform {platform.slug}",
+                title=f"Award {external_id} ({platform.slug})",
+                data={
+                    "platform": platform.slug,
+                    "external_id": external_id,
+                    "driver": driver_id,
+                    "amount_fen": award.amount_fen,
+                    "currency": award.currency,
+                    "reason": award.reason,
+                    "transaction": posted.idempotency_key,
+                },
             )
             _notify_platform(award, cleaned["driver"])
     except InsufficientFunds as exc:

@@ -1,5 +1,6 @@
 """Admin: operators resolve drivers' disputes (superusers only; others get no menu item and a
-403). Registers the admin URLs, the "Disputes" menu item and the disputes' audit-log actions."""
+403). Registers the admin URLs and the "Disputes" menu item; the disputes' audit-log actions
+are registered with the others in cms/audit.py."""
 
 import re
 
@@ -224,17 +225,4 @@ def register_disputes_menu_item():
         name="reward-disputes",
         icon_name="help",
         order=385,
-    )
-
-
-@hooks.register("register_log_actions")
-def register_dispute_log_actions(actions):
-    actions.register_action(
-        disputes.DISPUTE_OPEN, gettext_lazy("Open dispute"), gettext_lazy("Dispute opened")
-    )
-    actions.register_action(
-        disputes.DISPUTE_UPHOLD, gettext_lazy("Uphold dispute"), gettext_lazy("Dispute upheld")
-    )
-    actions.register_action(
-        disputes.DISPUTE_REJECT, gettext_lazy("Reject dispute"), gettext_lazy("Dispute rejected")
     )

@@ -1,15 +1,15 @@
 """Drivers dispute a reward line, or an upheld complaint that cost them a reward; operators
 resolve the dispute. An upheld dispute with a correction posts one adjustment to the ledger
 (key ``dispute:{public_id}``); every step is in Wagtail's audit log (actions ``DISPUTE_*``,
-registered in `rewards.dispute_admin`). The model is `rewards.models.Dispute`.
+registered in `cms.audit`). The model is `rewards.models.Dispute`.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.log_actions import log
 
+from cms.audit import audit
 from cms.models import User
 from rewards import rules
 from rewards.ledger import (
@@ -98,9 +98,9 @@ def dispute_open(
                 complaint=complaint,
                 reason=reason,
             )
-            log(
-                instance=dispute,
-                action=DISPUTE_OPEN,
+            audit(
+                DISPUTE_OPEN,
+                dispute,
                 user=driver,
                 data={
                     "reason": reason,
@@ -315,11 +315,12 @@ def dispute_resolve(
                 "correction_transaction",
             ]
         )
-        log(
-            instance=current,
-            action=DISPUTE_UPHOLD if uphold else DISPUTE_REJECT,
+        audit(
+            DISPUTE_UPHOLD if uphold else DISPUTE_REJECT,
+            current,
             user=operator,
             data={
+                "decision": "uphold" if uphold else "reject",
                 "resolution": resolution,
                 "correction_fen": current.correction_fen,
                 "transaction": posted.idempotency_key if posted else None,

@@ -23,6 +23,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cms.audit import SYSTEM_STRIPE, audit
 from cms.models import CheckoutPayment, Organization
 from rewards import ledger
 from rewards.models import Account, Transaction, UnpostedRefund
@@ -85,6 +86,28 @@ def payment_paid_post(payment: CheckoutPayment) -> Transaction | None:
         )
         return None
     is_funding = payment.purpose == CheckoutPayment.Purpose.FUNDING
+    with transaction.atomic():
+        posted = _post_paid(payment, account, currency, is_funding)
+        if is_funding:
+            audit(
+                "roadwise.funding.topup",
+                payment,
+                actor_label=SYSTEM_STRIPE,
+                title=f"Funding top-up {payment.reference} ({payment.organization.slug})",
+                once_key=posted.idempotency_key,
+                data={
+                    "platform": payment.organization.slug,
+                    "amount_fen": payment.amount_fen,
+                    "currency": currency,
+                    "requested_by": payment.user_id,
+                    "stripe_charge": payment.charge_id,
+                    "transaction": posted.idempotency_key,
+                },
+            )
+    return posted
+
+
+def _post_paid(payment, account, currency, is_funding) -> Transaction:
     return ledger.post_transaction(
         idempotency_key=paid_key(payment),
         kind=Transaction.Kind.DEPOSIT if is_funding else Transaction.Kind.SALE,
@@ -164,6 +187,22 @@ def refund_post(*, payment: CheckoutPayment, refund_id: str, amount_fen: int) ->
         return None
     UnpostedRefund.objects.filter(refund_id=refund_id, posted_at=None).update(
         posted_at=timezone.now()
+    )
+    audit(
+        "roadwise.payment.refund",
+        payment,
+        actor_label=SYSTEM_STRIPE,
+        title=f"Refund {refund_id} of {payment.get_purpose_display()} {payment.reference}",
+        once_key=refund_id,
+        data={
+            "purpose": payment.purpose,
+            "organization": payment.organization.slug if payment.organization else None,
+            "amount_fen": amount_fen,
+            "currency": currency,
+            "stripe_refund": refund_id,
+            "stripe_charge": payment.charge_id,
+            "transaction": posted.idempotency_key,
+        },
     )
     return posted
 

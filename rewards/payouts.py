@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cms.audit import SYSTEM_PAYOUT_TASK, SYSTEM_STRIPE, audit
 from cms.models import PaymentAlert, User
 from cms.payments import (
     EventNotReady,
@@ -337,6 +338,19 @@ def payout_request(*, driver: User, amount_fen: int | None = None, currency: str
                 created_by=driver,
                 metadata={"payout": str(payout.public_id), "stage": "sent"},
             )
+            audit(
+                "roadwise.payout.request",
+                payout,
+                user=driver,
+                title=_payout_title(payout),
+                data={
+                    "amount_fen": amount,
+                    "currency": currency,
+                    "balance_fen": available,
+                    "destination": payout.destination,
+                    "transaction": payout.sent_key,
+                },
+            )
             transaction.on_commit(partial(_send_soon, payout.pk))
     except ledger.InsufficientFunds:
         raise PayoutRefused(
@@ -474,7 +488,7 @@ def payout_send(payout_pk: int) -> Payout:
         payout.refresh_from_db()
         return payout
     Payout.objects.filter(pk=payout.pk).update(last_error="", next_attempt_at=None)
-    return apply_stripe_payout(payout, remote.to_dict())
+    return apply_stripe_payout(payout, remote.to_dict(), actor_label=SYSTEM_PAYOUT_TASK)
 
 
 def payouts_retry(now=None) -> list[str]:
@@ -517,16 +531,19 @@ def payout_sync(payout: Payout) -> Payout:
     remote = stripe_client().v1.payouts.retrieve(
         payout.stripe_payout_id, options={"stripe_account": payout.destination}
     )
-    return apply_stripe_payout(payout, remote.to_dict())
+    return apply_stripe_payout(payout, remote.to_dict(), actor_label=SYSTEM_PAYOUT_TASK)
 
 
 # --- applying Stripe's state ---------------------------------------------------------------
 
 
-def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
+def apply_stripe_payout(
+    payout: Payout, remote: dict, *, actor_label: str = SYSTEM_STRIPE
+) -> Payout:
     """Move the payout to the state of its Stripe payout ``remote`` (current, not an event's
     copy), once: pending/in transit → in transit; paid → paid (settled posting); failed or
-    canceled → failed (the transfer reversed and the money returned)."""
+    canceled → failed (the transfer reversed and the money returned). ``actor_label``: who
+    learned it, for the audit log (a Stripe webhook unless the payout task says otherwise)."""
     with transaction.atomic():
         payout = Payout.objects.select_for_update().select_related("driver").get(pk=payout.pk)
         if payout.stripe_payout_id and payout.stripe_payout_id != remote.get("id"):
@@ -540,15 +557,29 @@ def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
         if not payout.stripe_payout_id:
             payout.stripe_payout_id = remote["id"]
             payout.save(update_fields=["stripe_payout_id", "updated_at"])
+            audit(
+                "roadwise.payout.send",
+                payout,
+                actor_label=actor_label,
+                title=_payout_title(payout),
+                data={
+                    "amount_fen": payout.amount_fen,
+                    "currency": payout.currency,
+                    "stripe_transfer": payout.transfer_id,
+                    "stripe_payout": payout.stripe_payout_id,
+                    "attempts": payout.attempts,
+                },
+            )
         status = remote.get("status")
         if status == "paid":
-            _settle(payout)
+            _settle(payout, actor_label=actor_label)
         elif status in ("failed", "canceled"):
             code = remote.get("failure_code") or status
             _fail(
                 payout,
                 code=code,
                 message=remote.get("failure_message") or str(FAILURE_MESSAGES.get(code, "")),
+                actor_label=actor_label,
             )
         elif payout.status == Payout.Status.PENDING:
             payout.status = Payout.Status.IN_TRANSIT
@@ -556,7 +587,7 @@ def apply_stripe_payout(payout: Payout, remote: dict) -> Payout:
     return payout
 
 
-def _settle(payout: Payout) -> None:
+def _settle(payout: Payout, *, actor_label: str = SYSTEM_STRIPE) -> None:
     if payout.status == Payout.Status.PAID:
         return
     if payout.money_returned:
@@ -587,9 +618,23 @@ def _settle(payout: Payout) -> None:
             "stripe_payout": payout.stripe_payout_id,
         },
     )
+    before = payout.status
     payout.status = Payout.Status.PAID
     payout.paid_at = timezone.now()
     payout.save(update_fields=["status", "paid_at", "updated_at"])
+    audit(
+        "roadwise.payout.paid",
+        payout,
+        actor_label=actor_label,
+        title=_payout_title(payout),
+        data={
+            "amount_fen": payout.amount_fen,
+            "currency": payout.currency,
+            "status": {"before": before, "after": payout.status},
+            "stripe_payout": payout.stripe_payout_id,
+            "transaction": payout.settled_key,
+        },
+    )
 
 
 def _find_transfer_id(payout: Payout) -> str:
@@ -648,20 +693,30 @@ def _return_money(payout: Payout) -> None:
     )
 
 
-def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -> None:
+def _fail(
+    payout: Payout,
+    *,
+    code: str,
+    message: str,
+    from_event: bool = True,
+    actor_label: str | None = None,
+) -> None:
     """The payout did not reach the bank: reverse the transfer (if one was made) and return the
     money to the driver's payable balance. Call with the payout locked."""
     if payout.money_returned:
         return
     transfer_id = payout.transfer_id if not from_event else _find_transfer_id(payout)
     if payout.status == Payout.Status.PAID:
-        _fail_after_paid(payout, code=code, message=message, transfer_id=transfer_id)
+        _fail_after_paid(
+            payout, code=code, message=message, transfer_id=transfer_id, actor_label=actor_label
+        )
         return
     if transfer_id:
         payout.transfer_reversal_id = _reverse_transfer(payout)
     elif from_event:
         # A Stripe payout exists, so a transfer does: wait until we know it.
         raise EventNotReady(f"the transfer of payout {payout.public_id} is not known yet")
+    before = payout.status
     payout.status = Payout.Status.FAILED
     payout.failure_code = (code or "")[:100]
     payout.failure_message = message or ""
@@ -677,9 +732,36 @@ def _fail(payout: Payout, *, code: str, message: str, from_event: bool = True) -
         ]
     )
     _return_money(payout)
+    _audit_failure(payout, before=before, from_event=from_event, actor_label=actor_label)
 
 
-def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: str) -> None:
+def _audit_failure(
+    payout: Payout, *, before: str, from_event: bool, actor_label: str | None = None
+) -> None:
+    audit(
+        "roadwise.payout.fail",
+        payout,
+        actor_label=actor_label or (SYSTEM_STRIPE if from_event else SYSTEM_PAYOUT_TASK),
+        title=_payout_title(payout),
+        data={
+            "amount_fen": payout.amount_fen,
+            "currency": payout.currency,
+            "status": {"before": before, "after": payout.status},
+            "code": payout.failure_code,
+            "message": payout.failure_message,
+            "stripe_transfer_reversal": payout.transfer_reversal_id,
+            "transaction": payout.returned_key,
+        },
+    )
+
+
+def _payout_title(payout: Payout) -> str:
+    return f"Payout {payout.public_id}"
+
+
+def _fail_after_paid(
+    payout: Payout, *, code: str, message: str, transfer_id: str, actor_label: str | None = None
+) -> None:
     """The bank sent a paid payout back (Stripe: paid, then failed, days later). The money is
     on the driver's connected account again: take it back with a reversal of the transfer and
     return it to the driver's payable balance, so they can pay out again once their bank
@@ -688,6 +770,7 @@ def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: st
     if not transfer_id:
         raise EventNotReady(f"the transfer of paid payout {payout.public_id} is not known yet")
     payout.transfer_reversal_id = _reverse_transfer(payout)
+    before = payout.status
     payout.status = Payout.Status.FAILED
     payout.failure_code = (code or "")[:100]
     payout.failure_message = message or ""
@@ -720,6 +803,7 @@ def _fail_after_paid(payout: Payout, *, code: str, message: str, transfer_id: st
             "stripe_transfer_reversal": payout.transfer_reversal_id,
         },
     )
+    _audit_failure(payout, before=before, from_event=True, actor_label=actor_label)
     payment_alert(
         PaymentAlert.Kind.PAYOUT_RETURNED_AFTER_PAID,
         str(payout.public_id),
@@ -859,11 +943,13 @@ def on_transfer_reversed(event: dict) -> None:
                 currency=payout.currency,
             )
             return
+        before = payout.status
         payout.status = Payout.Status.REVERSED
         payout.failure_code = "transfer_reversed"
         payout.failure_message = str(FAILURE_MESSAGES["transfer_reversed"])
         payout.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
         _return_money(payout)
+        _audit_failure(payout, before=before, from_event=True)
 
 
 # --- statements ----------------------------------------------------------------------------

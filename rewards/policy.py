@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cms.audit import SYSTEM_COMMAND, audit
 from cms.models import Organization, User
 from rewards.models import PlatformRewardPolicy, SiteRewardPolicy
 
@@ -98,7 +99,19 @@ def platform_policy_update(
         policy, _created = PlatformRewardPolicy.objects.select_for_update().get_or_create(
             platform=platform
         )
+        before = {"daily_cap_minutes": policy.daily_cap_minutes, "notice_days": policy.notice_days}
         policy.daily_cap_minutes = daily_cap_minutes
         policy.notice_days = notice_days
         policy.save()
+        audit(
+            "roadwise.reward_policy.update",
+            policy,
+            user=actor,
+            actor_label=None if actor else SYSTEM_COMMAND,
+            data={
+                "platform": platform.slug,
+                "before": before,
+                "after": {"daily_cap_minutes": daily_cap_minutes, "notice_days": notice_days},
+            },
+        )
     return policy

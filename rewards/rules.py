@@ -32,6 +32,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms import platform_webhooks
+from cms.audit import SYSTEM_COMMAND as SYSTEM_CALLER
+from cms.audit import audit
 from cms.models import Organization, User
 from credentials.models import ConsentGrant, Credential
 from rewards.fatigue import Fatigue, empty_fatigue, fatigue_for
@@ -203,18 +205,44 @@ def rule_version_create(
             raise ValidationError(
                 {"supersedes": _("Only a published version is superseded; edit the draft.")}
             )
-    return RuleVersion.objects.create(
-        platform=platform,
-        kind=kind,
-        name=name,
-        params=params,
-        amount_fen=amount_fen,
-        currency=currency,
-        effective_from=effective_from,
-        notice_days=notice_days,
-        created_by=created_by,
-        supersedes=supersedes,
-    )
+    with transaction.atomic():
+        version = RuleVersion.objects.create(
+            platform=platform,
+            kind=kind,
+            name=name,
+            params=params,
+            amount_fen=amount_fen,
+            currency=currency,
+            effective_from=effective_from,
+            notice_days=notice_days,
+            created_by=created_by,
+            supersedes=supersedes,
+        )
+        audit(
+            "roadwise.rule_version.create",
+            version,
+            user=created_by,
+            actor_label=None if created_by else SYSTEM_CALLER,
+            data={
+                "platform": platform.slug,
+                **_audited(version),
+                "supersedes": supersedes.pk if supersedes else None,
+            },
+        )
+    return version
+
+
+# What a rule version's audit entries show of it (the fields a draft edit may change, and more).
+def _audited(version: RuleVersion) -> dict:
+    return {
+        "kind": version.kind,
+        "name": version.name,
+        "params": version.params,
+        "amount_fen": version.amount_fen,
+        "currency": version.currency,
+        "effective_from": version.effective_from,
+        "notice_days": version.notice_days,
+    }
 
 
 def _refuse_if_published(version: RuleVersion) -> None:
@@ -240,6 +268,7 @@ def rule_version_update(*, version: RuleVersion, actor: User | None, **changes) 
         current = RuleVersion.objects.select_for_update().get(pk=version.pk)
         _check_actor(actor, current.platform)
         _refuse_if_published(current)
+        before = _audited(current)
         for field, value in changes.items():
             setattr(current, field, value)
         validate_rule(current.kind, current.params, current.amount_fen)
@@ -247,6 +276,21 @@ def rule_version_update(*, version: RuleVersion, actor: User | None, **changes) 
             current.platform, current.kind, current.params, current.amount_fen, current.notice_days
         )
         current.save()
+        after = _audited(current)
+        audit(
+            "roadwise.rule_version.edit",
+            current,
+            user=actor,
+            actor_label=None if actor else SYSTEM_CALLER,
+            data={
+                "platform": current.platform.slug,
+                "changed": {
+                    field: {"before": before[field], "after": after[field]}
+                    for field in after
+                    if before[field] != after[field]
+                },
+            },
+        )
     return current
 
 
@@ -284,6 +328,17 @@ def rule_version_publish(
             )
         current.published_at = timezone.now()
         current.save(update_fields=["published_at"])
+        audit(
+            "roadwise.rule_version.publish",
+            current,
+            user=actor,
+            actor_label=None if actor else SYSTEM_CALLER,
+            data={
+                "platform": current.platform.slug,
+                **_audited(current),
+                "supersedes": current.supersedes_id,
+            },
+        )
     version.published_at = current.published_at
     return current
 
