@@ -170,7 +170,7 @@ def test_no_model_field_form_field_or_api_property_is_a_national_id():
 
     def properties(node, path="$"):
         if isinstance(node, dict):
-            for key, value in node.get("properties", {}).items():
+            for key in node.get("properties", {}):
                 yield f"{path}.{key}", key
             for key, value in node.items():
                 yield from properties(value, f"{path}.{key}")
