@@ -233,7 +233,8 @@ def test_deleting_keeps_the_ledger_whole_under_a_pseudonym_and_leaves_nothing_pe
     assert database_texts_containing(WANG[3:], WANG_NAME)  # the scan does find them
     saved, _ = export_of(signed_in(wang))
     held = [c["credential"] for c in saved["certificates"] if c["status"] == "active"]
-    assert held
+    qr_codes = [c["qr"] for c in saved["certificates"] if c["status"] == "active"]
+    assert held and all(qr.startswith("RW1:") for qr in qr_codes)
     platform_webhooks_subscribe(platform)
     other = User.objects.get(mobile=ZHANG)
     others_credentials = {c.pk: c.document for c in Credential.objects.filter(holder=other)}
@@ -280,10 +281,10 @@ def test_deleting_keeps_the_ledger_whole_under_a_pseudonym_and_leaves_nothing_pe
     assert revoked_events.count() == len(held)
     assert WANG_NAME not in json.dumps(list(revoked_events.values_list("payload", flat=True)))
 
-    # A copy the driver kept, and its id, now verify as revoked, with the reason.
+    # A copy the driver kept, its QR code and its id now verify as revoked, with the reason.
     api = platform_api()
-    for document in held:
-        for value in (document, document["id"]):
+    for document, qr in zip(held, qr_codes, strict=True):
+        for value in (document, qr, document["id"]):
             body = api.post(
                 "/api/v1/credentials/verify",
                 {"credential": value},
