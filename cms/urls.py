@@ -7,7 +7,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from cms import webhooks
 from cms.api import api_v1
-from cms.views import accounts, health
+from cms.views import accounts, health, privacy
 from courses.views import service_worker
 
 account_patterns = (
@@ -24,6 +24,9 @@ account_patterns = (
             accounts.password_reset_verify,
             name="password_reset_verify",
         ),
+        path("data/", privacy.your_data, name="privacy"),
+        path("data/export/", privacy.export, name="privacy_export"),
+        path("data/delete/", privacy.delete_account, name="privacy_delete"),
     ],
     "accounts",
 )

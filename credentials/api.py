@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from cms.api_auth import platform_key_auth
 from cms.api_routes import api_errors
 from cms.models import User
-from cms.phone import normalize_mobile
+from cms.phone import mask_mobile, normalize_mobile
 from credentials import selectors
 from credentials.services import platform_has_consent
 from credentials.verification import Verifier
@@ -91,7 +91,7 @@ class DriverCredential(Schema):
 
 
 class DriverCredentials(Schema):
-    driver: str
+    driver: str = Field(description="The driver's mobile number, masked: +86 139****0001.")
     credentials: list[DriverCredential]
 
 
@@ -165,7 +165,7 @@ def driver_credentials(request: HttpRequest, mobile: str):
     if driver is None or not platform_has_consent(platform=request.platform, holder=driver):
         raise refused
     return {
-        "driver": normalized,
+        "driver": mask_mobile(normalized),  # the platform sent it; it is not echoed whole
         "credentials": [
             {
                 "id": f"urn:uuid:{credential.public_id}",

@@ -102,6 +102,8 @@ def credential_files_render(*, credential: Credential) -> Credential:
     old = [credential.pdf.name, credential.badge.name]
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
+        if not credential.document:  # the holder deleted their account meanwhile (cms.privacy)
+            return credential
         credential.pdf.save(f"{credential.number}.pdf", ContentFile(pdf), save=False)
         credential.badge.save(f"{credential.number}.png", ContentFile(badge), save=False)
         credential.files_generated_at = timezone.now()

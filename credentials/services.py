@@ -58,7 +58,8 @@ def _issuer_profile(organization: Organization, language: str) -> IssuerProfile:
 
 
 def holder_display_name(user: User) -> str:
-    return (user.display_name or user.get_full_name() or user.mobile).strip()
+    # Never the full mobile number: the name is shown to platforms and the issuer.
+    return (user.display_name or user.get_full_name() or user.masked_mobile).strip()
 
 
 def _hours(course: CoursePage) -> float:
@@ -247,7 +248,10 @@ def _render_files_later(credential_id: int) -> None:
 def credentials_issue_missing(*, limit: int = 500) -> int:
     """Issue the credentials of completions that have none (a missed or failed event)."""
     count = 0
-    missing = Completion.objects.filter(credential__isnull=True).order_by("completed_at", "pk")
+    missing = Completion.objects.filter(
+        credential__isnull=True,
+        user__is_active=True,  # not for a deleted account
+    ).order_by("completed_at", "pk")
     for completion in missing[:limit]:
         credential_issue(completion=completion)
         count += 1
@@ -277,8 +281,10 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def _change_status(*, credential, actor, reason, action, allowed_from, new_status, bits):
-    if not can_manage(user=actor, credential=credential):
+def _change_status(
+    *, credential, actor, reason, action, allowed_from, new_status, bits, system=False
+):
+    if not system and not can_manage(user=actor, credential=credential):
         raise PermissionDenied(_("Only operators and the issuing organisation may do this."))
     reason = _check_reason(reason)
     with transaction.atomic():
@@ -330,6 +336,29 @@ def credential_revoke(*, credential: Credential, actor: User, reason: str) -> Cr
         new_status=Credential.Status.REVOKED,
         bits=lambda c: [(c.revocation_list_id, c.revocation_index, True)],
     )
+
+
+def credentials_revoke_for_deleted_holder(*, holder: User, reason: str) -> list[Credential]:
+    """Revoke every active or suspended credential of a driver who deletes their account
+    (`cms.privacy`): no actor, the site does it on the holder's request; platforms with a live
+    consent get `credential.revoked` as for any revocation."""
+    revoked = []
+    for credential in Credential.objects.filter(
+        holder=holder, status__in=[Credential.Status.ACTIVE, Credential.Status.SUSPENDED]
+    ):
+        revoked.append(
+            _change_status(
+                credential=credential,
+                actor=None,
+                reason=reason,
+                action=CredentialStatusChange.Action.REVOKE,
+                allowed_from={Credential.Status.ACTIVE, Credential.Status.SUSPENDED},
+                new_status=Credential.Status.REVOKED,
+                bits=lambda c: [(c.revocation_list_id, c.revocation_index, True)],
+                system=True,
+            )
+        )
+    return revoked
 
 
 def credential_suspend(*, credential: Credential, actor: User, reason: str) -> Credential:

@@ -25,7 +25,8 @@ def render_credential_files(credential_id: int) -> int:
     from credentials import files
 
     credential = Credential.objects.get(pk=credential_id)
-    files.credential_files_render(credential=credential)
+    if credential.document:  # empty: its holder deleted their account (cms.privacy)
+        files.credential_files_render(credential=credential)
     return credential.pk
 
 

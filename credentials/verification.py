@@ -112,6 +112,24 @@ def failed_input(code: str, reason: str) -> Report:
     return Report(checks=checks)
 
 
+def _withdrawn(credential: Credential) -> Report:
+    """A credential of ours whose holder deleted their account: Roadwise keeps no copy to
+    check, and it was revoked when the account was deleted (docs/decisions/0015)."""
+    checks = {
+        name: _not_checked(_("Not checked: Roadwise no longer keeps a copy of this certificate."))
+        for name in CHECKS
+    }
+    text = _("Revoked by the issuer.")
+    if credential.status_reason:
+        text = _("Revoked by the issuer. Reason: %(reason)s") % {"reason": credential.status_reason}
+    checks["status"] = Check(FAIL, "revoked", text)
+    return Report(
+        checks=checks,
+        credential=credential,
+        summary={"id": f"urn:uuid:{credential.public_id}", "number": credential.number},
+    )
+
+
 # --- fetching ------------------------------------------------------------------------------
 
 
@@ -718,6 +736,8 @@ class Verifier:
             return failed_input(
                 "unknown_credential", _("No certificate with this id was issued here.")
             )
+        if not credential.document:  # its holder deleted their account (cms.privacy)
+            return _withdrawn(credential)
         return self.document(json.loads(credential.document), credential=credential)
 
     def compact(self, text: str) -> Report:
