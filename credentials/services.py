@@ -282,7 +282,16 @@ def _check_reason(reason: str) -> str:
 
 
 def _change_status(
-    *, credential, actor, reason, action, allowed_from, new_status, bits, system=False
+    *,
+    credential,
+    actor,
+    reason,
+    action,
+    allowed_from,
+    new_status,
+    bits,
+    system=False,
+    actor_label=None,
 ):
     if not system and not can_manage(user=actor, credential=credential):
         raise PermissionDenied(_("Only operators and the issuing organisation may do this."))
@@ -308,6 +317,7 @@ def _change_status(
             f"roadwise.credential.{action}",
             credential,
             user=actor,
+            actor_label=actor_label,
             data={
                 "number": credential.number,
                 "issuer": credential.issuer.slug,
@@ -356,6 +366,7 @@ def credentials_revoke_for_deleted_holder(*, holder: User, reason: str) -> list[
                 new_status=Credential.Status.REVOKED,
                 bits=lambda c: [(c.revocation_list_id, c.revocation_index, True)],
                 system=True,
+                actor_label="system: account deleted at the holder's request",
             )
         )
     return revoked
