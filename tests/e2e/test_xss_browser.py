@@ -76,8 +76,8 @@ def test_the_statement_and_the_dispute_admin_do_not_run_platform_or_driver_text(
     e2e_browser,
     live_server,
     client,
-    hostile_rewards,
-    admin_in_english,  # noqa: F811
+    hostile_rewards,  # noqa: F811
+    admin_in_english,
 ):
     _platform, driver, dispute = hostile_rewards
     page, dialogs = _open(e2e_browser, live_server, client, driver)

@@ -475,3 +475,32 @@ def test_a_video_blocks_embed_renders_without_script(client, hostile):
     soup = check(client.get(lesson.url))
     iframe = soup.select_one("figure.video iframe")
     assert iframe is not None and iframe["src"] == "https://video.example/embed/1"
+
+
+# --- uploaded files: an author's document title and file name --------------------------------
+
+
+def test_a_documents_title_and_file_name_are_escaped_and_served_inert(client, hostile):
+    from django.core.files.base import ContentFile
+    from wagtail.documents import get_document_model
+
+    document = get_document_model().objects.create(
+        title=payload("DT"),
+        file=ContentFile(
+            b"%PDF-1.7\n%%EOF\n", name='x"><img src=x onerror=__xss=1>\r\nX-Evil: 1.pdf'
+        ),
+    )
+    lesson = add_lesson(
+        hostile.course,
+        "Handout",
+        [("document", {"document": document, "description": payload("DD")})],
+    )
+    client.force_login(hostile.driver)
+    check(client.get(lesson.url), payload("DT"), payload("DD"))
+    response = client.get(document.url)
+    assert response.status_code == 200
+    assert "X-Evil" not in response.headers
+    assert (
+        "<" not in response["Content-Disposition"] and "\n" not in response["Content-Disposition"]
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
