@@ -432,6 +432,7 @@ def test_the_admin_certificate_pages_and_analytics_escape_names_and_titles(
         payload("DN"),
     )
     check(client.get(reverse("course_analytics:index")), payload("CT"))
+    check(client.get(reverse("wagtailadmin_explore", args=[hostile.course.pk])), payload("LT"))
 
 
 # --- video embeds: the provider's HTML is reduced to an iframe ------------------------------------
