@@ -6,3 +6,8 @@ class CmsConfig(AppConfig):
     name = "cms"
     verbose_name = _("Roadwise site")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from cms.uploads import apply_image_limits
+
+        apply_image_limits()

@@ -271,9 +271,21 @@ CREDENTIALS_KEY_ENCRYPTION_KEY = env_str(
 # The host (and port) of issuers' did:web DIDs, by default that of SITE_URL.
 DID_WEB_HOST = env_str("DID_WEB_HOST", urlsplit(WAGTAILADMIN_BASE_URL).netloc)
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# --- uploads (cms/uploads.py; docs/decisions/0014): checked by content, served inert --------
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+# Also Pillow's limit for the whole process (CmsConfig.ready): a bomb is refused on upload and
+# can never be decoded for a rendition either.
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 40_000_000
+WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp"]  # no SVG: it can script
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "xlsx", "pptx", "txt", "csv"]
+WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
+WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.uploads.DocumentForm"  # content must match the extension
+# Always through Wagtail's view (also with S3), which sends nosniff and a CSP of default-src
+# 'none'; only PDFs inline, everything else as an attachment.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAILDOCS_INLINE_CONTENT_TYPES = ["application/pdf"]
+WAGTAILDOCS_BLOCK_EMBEDDED_CONTENT = True
+# --- end uploads
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False  # resets go through SMS codes on the site
 

@@ -341,6 +341,19 @@ def bake_png(png: bytes, credential: dict | str) -> bytes:
     return b"".join(out)
 
 
+# A compressed credential is inflated to at most this many bytes: a 2 MB upload of zeros
+# would otherwise inflate to about 2 GB (a decompression bomb on the public check page).
+MAX_BAKED_TEXT_BYTES = 1024 * 1024
+
+
+def _inflate_bounded(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    body = inflater.decompress(data, MAX_BAKED_TEXT_BYTES)
+    if inflater.unconsumed_tail:
+        raise ValueError("the baked credential is too large once decompressed")
+    return body
+
+
 def unbake_png(png: bytes) -> dict | str | None:
     """The credential baked into ``png``: a dict if its text is a JSON object, else the
     string (e.g. a compact JWS); None if there is none. ValueError if ``png`` is not a PNG."""
@@ -358,7 +371,7 @@ def unbake_png(png: bytes) -> dict | str | None:
             _language, rest = rest.split(b"\0", 1)
             _translated, body = rest.split(b"\0", 1)
             if compressed:  # not allowed when baking, tolerated when reading
-                body = zlib.decompress(body)
+                body = _inflate_bounded(body)
             text = body.decode("utf-8")
         except (ValueError, zlib.error) as exc:
             raise ValueError(f"malformed openbadgecredential chunk: {exc}") from exc
