@@ -14,9 +14,12 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
+import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.files.images import ImageFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 
@@ -30,7 +33,7 @@ from credentials import services as credentials
 from credentials.models import ConsentGrant, Credential
 from rewards import disputes
 from rewards.models import Dispute, RewardLine
-from tests.courses.builders import build_course, catalogue
+from tests.courses.builders import add_lesson, build_course, catalogue
 from tests.courses.test_learning import right_answers
 from tests.rewards.test_statements import (
     OCT_1,
@@ -50,6 +53,7 @@ SECRET_B_DRAFT = "乙校草稿SECRETBDRAFT"
 SECRET_B_IMAGE = "SECRETBIMAGE"
 SECRET_B_DOCUMENT = "SECRETBDOCUMENT"
 SECRET_A_COURSE = "甲校课程SECRETA"
+SECRET_B_LESSON = "付费课时内容SECRETBLESSON"
 SECRET_X_WEBHOOK = "https://x.example.com/SECRETXHOOK"
 SECRET_Y_WEBHOOK = "https://y.example.com/SECRETYHOOK"
 DRIVER1_NAME = "司机一号SECRETD1"
@@ -180,6 +184,10 @@ def build_world() -> World:
     cred1 = credentials.credential_share_renew(credential=cred1, user=w.users["driver"])
     w.objects["cred1"] = cred1
     w.objects["cred_b"] = _complete_paid(w.users["driver2"], b)
+    # A lesson added to B's paid course after driver 2 finished it: still theirs to read.
+    w.objects["paid_lesson_b"] = add_lesson(
+        b.course, "付费课时", [("paragraph", f"<p>{SECRET_B_LESSON}</p>")]
+    )
 
     # Consent: driver 1 → X (live). Driver 2 → X, withdrawn.
     credentials.consent_grant(holder=w.users["driver"], platform=w.orgs["platform_x"])
@@ -231,7 +239,10 @@ def build_world() -> World:
     from courses.models import Enrollment
 
     waiting = Enrollment.objects.create(
-        user=w.users["driver"], course=b.course, source=Enrollment.Source.PURCHASE
+        user=w.users["driver"],
+        course=b.course,
+        source=Enrollment.Source.PURCHASE,
+        status=Enrollment.Status.PENDING_PAYMENT,
     )
     w.objects["payment_d1"] = CheckoutPayment.objects.create(
         purpose=CheckoutPayment.Purpose.COURSE,
@@ -275,3 +286,20 @@ def _complete_paid(driver, built) -> Credential:
     learning.quiz_attempt_submit(user=driver, lesson=built.quiz, answers=right_answers(built.quiz))
     completion = driver.completions.get(course=built.course)
     return credentials.credential_issue(completion=completion)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The world, built once per test module inside a transaction that is rolled back (and
+    the caches emptied) when the module ends. Each test's own writes are rolled back by
+    pytest-django's per-test transaction, nested inside this one."""
+    with django_db_blocker.unblock():
+        cache.clear()
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            cache.clear()

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -35,6 +34,8 @@ from credentials.models import StatusList
 from tests.security import access_fixtures as fx
 
 pytestmark = pytest.mark.django_db
+
+world = fx.world  # the module's fixture: the world, built once
 
 SITE_ROLES = (
     "anonymous",
@@ -402,6 +403,31 @@ SITE_ROWS = [
         lambda w: [w.draft_b.url.strip("/") + "/"],
         secrets=lambda w: (fx.SECRET_B_DRAFT,),
         may_see=(),
+    ),
+    Row(
+        "school A's course page",
+        "wagtail_serve",
+        roles(OK),
+        lambda w: [w.course_a.course.url.strip("/") + "/"],
+        secrets=lambda w: (fx.DRIVER1_NAME,),
+        may_see=("driver",),
+    ),
+    Row(
+        "school A's course page again (the anonymous page cache hands out no one's page)",
+        "wagtail_serve",
+        roles(OK),
+        lambda w: [w.course_a.course.url.strip("/") + "/"],
+        secrets=lambda w: (fx.DRIVER1_NAME, fx.DRIVER2_NAME),
+        may_see=("driver",),
+        checks={"anonymous": lambda r, w: fx.DRIVER1_NAME not in r.content.decode()},
+    ),
+    Row(
+        "a paid lesson of school B (driver 2 bought the course; driver 1 has not paid yet)",
+        "wagtail_serve",
+        roles(REDIRECT, anonymous=LOGIN, driver2=OK),
+        lambda w: [w.paid_lesson_b.url.strip("/") + "/"],
+        secrets=lambda w: (fx.SECRET_B_LESSON,),
+        may_see=("driver2",),
     ),
     # --- Roadwise admin: platform API keys, Stripe (operators) -----------------------------
     Row("API keys", "cms_api_keys:index", operator_only()),
@@ -1239,21 +1265,6 @@ def test_every_row_names_every_role():
 
 
 # --- running the table ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """The world, built once; rolled back (and the caches emptied) when the module ends."""
-    with django_db_blocker.unblock():
-        cache.clear()
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield fx.build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-            cache.clear()
 
 
 def _url(row: Row, w) -> str:
