@@ -524,6 +524,14 @@ SITE_ROWS = [
         may_see=("author_b", "operator"),
     ),
     Row(
+        "course analytics filtered to school B (the filter is operators')",
+        "course_analytics:index",
+        roles(DENY, anonymous=ADMIN_LOGIN, authors=OK, operator=OK),
+        query="",  # set in _url: ?organization=<school B>
+        secrets=lambda w: (fx.SECRET_B_COURSE,),
+        may_see=("author_b", "operator"),
+    ),
+    Row(
         "school B's course analytics",
         "course_analytics:course",
         roles(DENY, anonymous=ADMIN_LOGIN, author_b=OK, operator=OK),
@@ -551,6 +559,16 @@ SITE_ROWS = [
         "credential_admin:detail",
         roles(DENY, anonymous=ADMIN_LOGIN, author_b=OK, operator=OK),
         _pk("cred_b"),
+        secrets=lambda w: (w.cred_b.number, fx.DRIVER2_NAME),
+        may_see=("author_b", "operator"),
+    ),
+    Row(
+        "revoke school B's certificate",
+        "credential_admin:detail",
+        roles(DENY, anonymous=ADMIN_LOGIN, author_b=REDIRECT, operator=REDIRECT),
+        _pk("cred_b"),
+        method="POST",
+        data=lambda w: {"action": "revoke", "reason": "Issued by mistake, revoked."},
         secrets=lambda w: (w.cred_b.number, fx.DRIVER2_NAME),
         may_see=("author_b", "operator"),
     ),
@@ -827,6 +845,32 @@ SITE_ROWS = [
         may_see=("author_b", "operator"),
     ),
     Row(
+        "a revision of school B's draft",
+        "wagtailadmin_pages:revisions_view",
+        roles(DENY, anonymous=ADMIN_LOGIN, author_b=OK, operator=OK),
+        lambda w: {"page_id": w.draft_b.pk, "revision_id": w.draft_b.latest_revision_id},
+        secrets=_b_secrets,
+        may_see=("author_b", "operator"),
+    ),
+    Row(
+        "lock school B's course",
+        "wagtailadmin_pages:lock",
+        roles(DENY, anonymous=ADMIN_LOGIN, author_b=REDIRECT, operator=REDIRECT),
+        _page("course_b", "course"),
+        method="POST",
+    ),
+    Row(
+        "approve school B's draft (B's reviewers' step; its authors are not reviewers)",
+        "wagtailadmin_pages:workflow_action",
+        roles(DENY, anonymous=ADMIN_LOGIN, operator=OK),
+        lambda w: {
+            "page_id": w.draft_b.pk,
+            "action_name": "approve",
+            "task_state_id": _task_state(w.draft_b).pk,
+        },
+        secrets=_b_secrets,
+    ),
+    Row(
         "unpublish school B's course",
         "wagtailadmin_pages:unpublish",
         roles(DENY, anonymous=ADMIN_LOGIN, operator=OK),
@@ -1047,6 +1091,12 @@ SITE_ROWS = [
         may_see=("author_b", "operator"),
     ),
 ]
+
+
+def _task_state(page):
+    from wagtail.models import Page
+
+    return Page.objects.get(pk=page.pk).current_workflow_task_state
 
 
 def _policy():
@@ -1277,6 +1327,8 @@ def _url(row: Row, w) -> str:
     query = row.query
     if row.name == "wagtailadmin_api:pages:listing" and not query:
         query = f"?child_of={w.section_b.pk}"
+    if row.name == "course_analytics:index" and row.query == "" and "filtered" in row.id:
+        query = f"?organization={w.orgs['school_b'].pk}"
     if row.name.startswith("rewards_totals:") and not query:
         query = f"?month=2026-10&platform={w.orgs['platform_x'].pk}"
     return url + query
