@@ -4,12 +4,15 @@
   documents to any admin user; now an author sees their own collection's (as in the choosers).
 - Wagtail's "Page types usage" report was hidden from authors' menus but still answered its
   URL, naming other schools' draft pages; now it answers operators only.
+- The staff of a deactivated school lost its analytics but still managed (and could revoke)
+  its certificates, and a deactivated platform's staff still saw its webhook log; now neither.
 - A platform reads a driver's certificates only under a live consent; links bind events and
   awards the same way."""
 
 import json
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
@@ -79,6 +82,43 @@ def test_the_page_types_usage_report_answers_operators_only(world, name):
     shown = _admin(world, "operator").get(url)
     assert shown.status_code == 200
     assert fx.SECRET_B_DRAFT in shown.content.decode()  # what the report is for
+
+
+# --- deactivated organisations --------------------------------------------------------------
+
+
+def test_a_deactivated_schools_authors_no_longer_manage_its_certificates(world):
+    cred = world.cred_b
+    detail = reverse("credential_admin:detail", args=[cred.pk])
+    assert _admin(world, "author_b").get(detail).status_code == 200
+    world.orgs["school_b"].is_active = False
+    world.orgs["school_b"].save(update_fields=["is_active"])
+
+    client = _admin(world, "author_b")
+    for url in (reverse("credential_admin:index"), detail):
+        response = client.get(url)
+        assert response.status_code == 302, url  # Wagtail's refusal: back to the dashboard
+        assert cred.number not in response.content.decode()
+    refused = client.post(detail, {"action": "revoke", "reason": "Revoked after we left."})
+    assert refused.status_code == 302
+    with pytest.raises(PermissionDenied):
+        credentials.credential_revoke(
+            credential=cred, actor=world.users["author_b"], reason="Revoked after we left."
+        )
+    cred.refresh_from_db()
+    assert cred.status == "active"
+    # Operators still do.
+    assert _admin(world, "operator").get(detail).status_code == 200
+
+
+def test_a_deactivated_platforms_staff_no_longer_see_its_webhooks(world):
+    url = reverse("cms_webhooks:detail", args=[world.webhook_x.pk])
+    assert _admin(world, "platform_x").get(url).status_code == 200
+    world.orgs["platform_x"].is_active = False
+    world.orgs["platform_x"].save(update_fields=["is_active"])
+    response = _admin(world, "platform_x").get(url)
+    assert response.status_code == 403
+    assert fx.SECRET_X_WEBHOOK not in response.content.decode()
 
 
 # --- consent ---------------------------------------------------------------------------------
