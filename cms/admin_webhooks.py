@@ -25,7 +25,11 @@ def can_see_webhooks(user) -> bool:
     if user.is_superuser:
         return True
     organization = user.organization
-    return organization is not None and organization.kind == Organization.Kind.PLATFORM
+    return (
+        organization is not None
+        and organization.kind == Organization.Kind.PLATFORM
+        and organization.is_active  # a deactivated platform's staff see nothing more
+    )
 
 
 def _subscriptions(user):

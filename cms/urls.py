@@ -9,6 +9,7 @@ from cms import webhooks
 from cms.api import api_v1
 from cms.views import accounts, health, privacy
 from courses.views import service_worker
+from courses.wagtail_hooks import page_types_usage_report, page_types_usage_report_results
 
 account_patterns = (
     [
@@ -35,6 +36,18 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # The offline-reading service worker: at the root, so that it serves / and /en/ alike.
     path("sw.js", service_worker, name="service_worker"),
+    # Wagtail's "Page types usage" report names the last edited page of each type in every
+    # school's section: operators only (courses/wagtail_hooks.py). Before the admin's routes.
+    path(
+        "admin/reports/page-types-usage/",
+        page_types_usage_report,
+        name="page_types_usage_report",
+    ),
+    path(
+        "admin/reports/page-types-usage/results/",
+        page_types_usage_report_results,
+        name="page_types_usage_report_results",
+    ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api_v1.urls),

@@ -14,14 +14,24 @@ here narrow what an author can *see* to their organisation whatever groups they 
   Wagtail 8 has no hook for the image and document listings or for the admin page
   search; those are filtered by Wagtail's own permission checks.
 - the "Page types usage" report names the last edited page of each type across the whole
-  site, so it is taken out of the reports menu for everyone but operators.
+  site, so it is taken out of the reports menu for everyone but operators, and its URLs
+  answer only operators (cms/urls.py routes them to the views below, before Wagtail's).
+- Wagtail's admin API (/admin/api/main/images/, documents/) lists every image and document
+  whatever its collection: its viewsets are replaced by ones narrowed like the choosers.
 
 The hooks never narrow what operators (staff users and superusers) see: a superuser sees
 everything, a staff user what their groups allow. Any other admin user without a school or
 carmaker sees no pages and no media through these views."""
 
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from wagtail import hooks
+from wagtail.admin.auth import require_admin_access
+from wagtail.admin.views.reports.page_types_usage import PageTypesUsageReportView
+from wagtail.documents.api.admin.views import DocumentsAdminAPIViewSet
+from wagtail.images.api.admin.views import ImagesAdminAPIViewSet
 from wagtail.models import Collection, Page
 
 from courses import (
@@ -117,6 +127,41 @@ def image_chooser_shows_own_collection(images, request):
 @hooks.register("construct_document_chooser_queryset")
 def document_chooser_shows_own_collection(documents, request):
     return _visible_media(documents, request)
+
+
+class OwnCollectionImagesAdminAPIViewSet(ImagesAdminAPIViewSet):
+    def get_queryset(self):
+        return _visible_media(super().get_queryset(), self.request)
+
+
+class OwnCollectionDocumentsAdminAPIViewSet(DocumentsAdminAPIViewSet):
+    def get_queryset(self):
+        return _visible_media(super().get_queryset(), self.request)
+
+
+# After wagtail.images' and wagtail.documents' own hooks, so that these replace theirs.
+@hooks.register("construct_admin_api", order=100)
+def admin_api_shows_own_collection(router):
+    router.register_endpoint("images", OwnCollectionImagesAdminAPIViewSet)
+    router.register_endpoint("documents", OwnCollectionDocumentsAdminAPIViewSet)
+
+
+def _operators_only(view):
+    """An admin view for operators; anyone else is refused as Wagtail refuses."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_operator(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return require_admin_access(wrapped)
+
+
+page_types_usage_report = _operators_only(PageTypesUsageReportView.as_view())
+page_types_usage_report_results = _operators_only(
+    PageTypesUsageReportView.as_view(results_only=True)
+)
 
 
 @hooks.register("construct_reports_menu")

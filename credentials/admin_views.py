@@ -45,7 +45,8 @@ def issuing_organization(user):
     if not (user.is_authenticated and user.is_active and user.organization_id):
         return None
     organization = user.organization
-    return organization if organization.is_author_org else None
+    # A deactivated school or carmaker no longer manages its certificates (as for analytics).
+    return organization if organization.is_author_org and organization.is_active else None
 
 
 def can_view_certificates(user) -> bool:

@@ -267,7 +267,11 @@ def can_manage(*, user: User, credential: Credential) -> bool:
         return False
     if user.is_superuser:
         return True
-    return user.organization_id is not None and user.organization_id == credential.issuer_id
+    return (
+        user.organization_id is not None
+        and user.organization_id == credential.issuer_id
+        and user.organization.is_active
+    )
 
 
 def _check_reason(reason: str) -> str:
