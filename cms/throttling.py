@@ -44,6 +44,10 @@ class Window:
         return max(0, self.limit - self.count)
 
 
+def _now() -> float:
+    return time.time()
+
+
 def _window(window_seconds: int, now: float) -> tuple[int, int]:
     index = int(now // window_seconds)
     retry_after = max(1, math.ceil((index + 1) * window_seconds - now))
@@ -70,7 +74,7 @@ def _incr(key: str, timeout: int) -> int:
 
 def hit(*, bucket: str, limit: int, window_seconds: int) -> Window:
     """Count one more event in ``bucket``; allowed while the count is at most ``limit``."""
-    index, retry_after = _window(window_seconds, time.time())
+    index, retry_after = _window(window_seconds, _now())
     try:
         count = _incr(_key(bucket, index), window_seconds + EXPIRY_MARGIN_SECONDS)
     except Exception:  # noqa: BLE001 - any cache failure: let the request through
@@ -81,7 +85,7 @@ def hit(*, bucket: str, limit: int, window_seconds: int) -> Window:
 
 def peek(*, bucket: str, limit: int, window_seconds: int) -> Window:
     """Where ``bucket`` stands now, without counting anything."""
-    index, retry_after = _window(window_seconds, time.time())
+    index, retry_after = _window(window_seconds, _now())
     try:
         count = int(caches["default"].get(_key(bucket, index)) or 0)
     except Exception:  # noqa: BLE001
@@ -92,7 +96,7 @@ def peek(*, bucket: str, limit: int, window_seconds: int) -> Window:
 
 def reset(*, bucket: str, window_seconds: int) -> None:
     """Forget ``bucket``'s count in the current window (a successful sign-in)."""
-    index, _retry_after = _window(window_seconds, time.time())
+    index, _retry_after = _window(window_seconds, _now())
     try:
         caches["default"].delete(_key(bucket, index))
     except Exception:  # noqa: BLE001
