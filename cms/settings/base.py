@@ -155,10 +155,10 @@ API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 6000)
 # Failed password sign-ins before a pause, per account and per address, in a window.
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
-LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 30)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 50)
 # One-time codes asked for, and wrong codes typed, per address an hour (numbers have their
 # own limits: OTP_MAX_PER_HOUR and OTP_MAX_ATTEMPTS).
-OTP_REQUESTS_PER_IP_PER_HOUR = env_int("OTP_REQUESTS_PER_IP_PER_HOUR", 20)
+OTP_REQUESTS_PER_IP_PER_HOUR = env_int("OTP_REQUESTS_PER_IP_PER_HOUR", 30)
 OTP_FAILURES_PER_IP_PER_HOUR = env_int("OTP_FAILURES_PER_IP_PER_HOUR", 30)
 # Proxies in front of the site that append to X-Forwarded-For (0: use REMOTE_ADDR).
 ROADWISE_TRUSTED_PROXIES = env_int("ROADWISE_TRUSTED_PROXIES", 0)
