@@ -42,7 +42,7 @@ def test_five_wrong_passwords_lock_the_number_even_for_the_right_one(client, dri
     assert locked.status_code == 200
     assert _throttled(locked)
     assert "Too many failed sign-in attempts" in locked.content.decode()
-    assert "wait 15 minutes" in locked.content.decode()
+    assert re.search(r"wait \d+ minutes", locked.content.decode())
     assert not _signed_in(client)
 
 
@@ -140,28 +140,21 @@ def test_one_address_cannot_ask_codes_for_many_numbers(
     client, settings, django_capture_on_commit_callbacks
 ):
     settings.OTP_REQUESTS_PER_IP_PER_HOUR = 3
-    for n in range(3):
+    for n in range(4):
         DriverFactory(mobile=f"+86139000020{n:02d}")
-    with django_capture_on_commit_callbacks(execute=True):
-        for n in range(3):
-            response = client.post(
-                reverse("accounts:login_code"),
-                {"mobile": f"1390000200{n}"},
-                REMOTE_ADDR="192.0.2.9",
-            )
-            assert response.status_code == 302
-        assert len(sms.outbox) == 3
-        DriverFactory(mobile="+8613900002099")
-        refused = client.post(
-            "/en/accounts/login/code/", {"mobile": "13900002099"}, REMOTE_ADDR="192.0.2.9"
-        )
-        assert refused.status_code == 200
-        assert "Too many codes were asked for from your network" in refused.content.decode()
-        assert len(sms.outbox) == 3  # nothing sent
-        other = client.post(
-            reverse("accounts:login_code"), {"mobile": "13900002099"}, REMOTE_ADDR="192.0.2.8"
-        )
-        assert other.status_code == 302
+
+    def ask(number, ip, url=reverse("accounts:login_code")):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, {"mobile": number}, REMOTE_ADDR=ip)
+
+    for n in range(3):
+        assert ask(f"1390000200{n}", "192.0.2.9").status_code == 302
+    assert len(sms.outbox) == 3
+    refused = ask("13900002003", "192.0.2.9", url="/en/accounts/login/code/")
+    assert refused.status_code == 200
+    assert "Too many codes were asked for from your network" in refused.content.decode()
+    assert len(sms.outbox) == 3  # nothing sent
+    assert ask("13900002003", "192.0.2.8").status_code == 302  # another address may
     assert len(sms.outbox) == 4
 
 
