@@ -165,3 +165,37 @@ def test_the_redis_counter_expires(settings):
         cache.delete(throttling._key("expiry-check", index))
     assert window.count == 1
     assert 60 <= ttl <= 60 + throttling.EXPIRY_MARGIN_SECONDS
+
+
+@pytest.mark.services
+def test_the_redis_counter_is_exact_under_many_threads():
+    """The counter alone, without HTTP: 200 threads at once, limit 50, exactly 50 allowed."""
+    import threading
+
+    redis_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url(),
+            "KEY_PREFIX": "wt-rate-limit-test",
+        }
+    }
+    threads, limit = 200, 50
+    if time.time() % 60 > 55:
+        time.sleep(60 - time.time() % 60 + 0.1)
+    with override_settings(CACHES=redis_cache):
+        barrier = threading.Barrier(threads)
+        allowed = []
+
+        def one():
+            barrier.wait()
+            window = throttling.hit(bucket="many-threads", limit=limit, window_seconds=60)
+            allowed.append(window.allowed)
+
+        workers = [threading.Thread(target=one) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        caches["default"].delete(throttling._key("many-threads", int(time.time() // 60)))
+    assert len(allowed) == threads
+    assert allowed.count(True) == limit
