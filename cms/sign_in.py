@@ -84,10 +84,7 @@ def code_request_check(*, ip: str) -> None:
     )
     if not window.allowed:
         raise SignInThrottled(
-            _(
-                "Too many codes were asked for from your network. "
-                "Try again in %(minutes)d minutes."
-            )
+            _("Too many codes were asked for from your network. Try again in %(minutes)d minutes.")
             % {"minutes": _minutes(window.retry_after)},
             retry_after=window.retry_after,
         )
