@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.api_scopes import ALL_SCOPES, all_scopes
 from cms.models import Organization, PlatformApiKey, User
 
 KEY_SCHEME = "rw"
@@ -50,6 +51,12 @@ def _parse(raw: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
+def _in_order(scopes: list[str]) -> list[str]:
+    """Each scope once, in the documented order; unknown ones last (full_clean refuses them)."""
+    rank = {scope: i for i, scope in enumerate(ALL_SCOPES)}
+    return sorted(set(scopes), key=lambda scope: (rank.get(scope, len(rank)), scope))
+
+
 def _new_prefix() -> str:
     while True:
         prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
@@ -74,6 +81,8 @@ def platform_api_key_store(
     prefix: str,
     secret: str,
     created_by: User | None = None,
+    scopes: list[str] | None = None,
+    rate_limit_per_minute: int | None = None,
 ) -> tuple[PlatformApiKey, str]:
     """Save a key made of ``prefix`` and ``secret``; return it with its plaintext.
 
@@ -88,6 +97,8 @@ def platform_api_key_store(
         prefix=prefix,
         secret_hash=api_key_hash(raw),
         created_by=created_by,
+        scopes=all_scopes() if scopes is None else _in_order(scopes),
+        rate_limit_per_minute=rate_limit_per_minute,
     )
     api_key.full_clean()
     api_key.save()
@@ -95,15 +106,24 @@ def platform_api_key_store(
 
 
 def platform_api_key_create(
-    *, organization: Organization, name: str, created_by: User | None = None
+    *,
+    organization: Organization,
+    name: str,
+    created_by: User | None = None,
+    scopes: list[str] | None = None,
+    rate_limit_per_minute: int | None = None,
 ) -> tuple[PlatformApiKey, str]:
-    """Make a new random key for a platform. The plaintext is returned here and never again."""
+    """Make a new random key for a platform. The plaintext is returned here and never again.
+
+    ``scopes`` defaults to all of them; ``rate_limit_per_minute`` to the site's default."""
     return platform_api_key_store(
         organization=organization,
         name=name,
         prefix=_new_prefix(),
         secret=secrets.token_urlsafe(32),
         created_by=created_by,
+        scopes=scopes,
+        rate_limit_per_minute=rate_limit_per_minute,
     )
 
 

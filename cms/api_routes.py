@@ -6,7 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from cms.api_auth import platform_key_auth
+from cms.api_auth import ANY_KEY, needs, platform_key_auth
 
 router = Router(auth=platform_key_auth, tags=["platform"])
 
@@ -34,6 +34,7 @@ class WhoAmI(Schema):
 
 @router.get(
     "/whoami",
+    auth=needs(ANY_KEY),
     response={200: WhoAmI, **api_errors(401)},
     summary="The platform this API key belongs to",
     description="Answers with your platform's slug and name and the public prefix of the key "

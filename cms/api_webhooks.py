@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
+from cms import api_scopes as scopes
 from cms import platform_webhooks
-from cms.api_auth import platform_key_auth
+from cms.api_auth import needs, platform_key_auth
 from cms.api_routes import api_errors
 from cms.audit import api_key_actor
 from cms.models import PlatformWebhook, PlatformWebhookDelivery
@@ -121,6 +122,7 @@ def _own(request: HttpRequest, webhook_id: UUID) -> PlatformWebhook:
 
 @router.post(
     "/webhooks",
+    auth=needs(scopes.WEBHOOKS_MANAGE),
     response={201: WebhookCreatedOut, **api_errors(401, 422)},
     summary="Subscribe an endpoint to events (the signing secret is shown once)",
     description="Roadwise will POST each event of the chosen types to `url` as JSON "
@@ -148,6 +150,7 @@ def webhook_create(request: HttpRequest, payload: WebhookIn):
 
 @router.get(
     "/webhooks",
+    auth=needs(scopes.WEBHOOKS_MANAGE),
     response={200: list[WebhookOut], **api_errors(401)},
     summary="Your platform's active webhook subscriptions",
     description="Newest first. Secrets are never shown again; delete a subscription and make "
@@ -159,6 +162,7 @@ def webhook_list(request: HttpRequest):
 
 @router.delete(
     "/webhooks/{webhook_id}",
+    auth=needs(scopes.WEBHOOKS_MANAGE),
     response={204: None, **api_errors(401, 404, 422)},
     summary="Delete (disable) a webhook subscription",
     description="Nothing more is sent to it, including retries still pending. Its delivery "
@@ -174,6 +178,7 @@ def webhook_delete(request: HttpRequest, webhook_id: UUID):
 
 @router.get(
     "/webhooks/{webhook_id}/deliveries",
+    auth=needs(scopes.WEBHOOKS_MANAGE),
     response={200: list[DeliveryOut], **api_errors(401, 404, 422)},
     summary="The delivery log of a webhook subscription, newest first",
     description="Each event sent (or being retried) to this subscription: its payload, the "
@@ -191,6 +196,7 @@ def webhook_deliveries(request: HttpRequest, webhook_id: UUID, filters: Query[De
 
 @router.post(
     "/webhooks/{webhook_id}/test",
+    auth=needs(scopes.WEBHOOKS_MANAGE),
     response={202: DeliveryOut, **api_errors(401, 404, 422)},
     summary="Send a test `ping` event to a webhook subscription",
     description='Queues a signed `ping` event (`data`: `{"webhook": <id>}`) to this '

@@ -16,6 +16,7 @@ from wagtail.users.views.users import UserViewSet as WagtailUserViewSet
 
 from cms.admin_forms import RoadwiseUserCreationForm, RoadwiseUserEditForm
 from cms.api_keys import platform_api_key_create, platform_api_key_revoke
+from cms.api_scopes import ALL_SCOPES, SCOPE_CHOICES
 from cms.models import Organization, PlatformApiKey
 
 
@@ -54,6 +55,19 @@ class PlatformApiKeyForm(forms.Form):
         max_length=120,
         help_text=_("What the key is for, e.g. “production servers”."),
     )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=SCOPE_CHOICES,
+        initial=list(ALL_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What the key may do. Give a platform only what it needs."),
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        label=_("Requests per minute"),
+        required=False,
+        min_value=0,
+        help_text=_("Leave empty for the site's default; 0 means no limit."),
+    )
 
 
 def _operators_only(view):
@@ -86,6 +100,8 @@ def api_key_create(request):
                 organization=form.cleaned_data["organization"],
                 name=form.cleaned_data["name"],
                 created_by=request.user,
+                scopes=form.cleaned_data["scopes"],
+                rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)

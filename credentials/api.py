@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from cms.api_auth import platform_key_auth
+from cms import api_scopes as scopes
+from cms.api_auth import needs, platform_key_auth
 from cms.api_routes import api_errors
 from cms.models import User
 from cms.phone import mask_mobile, normalize_mobile
@@ -112,6 +113,7 @@ def _conforming(result: dict) -> dict:
 
 @router.post(
     "/credentials/verify",
+    auth=needs(scopes.CREDENTIALS_VERIFY),
     response={200: VerifyResult | BatchResult, **api_errors(401, 422)},
     by_alias=True,
     summary="Verify one credential, or a batch of up to 1,000",
@@ -149,6 +151,7 @@ def verify(request: HttpRequest, payload: VerifyIn):
 
 @router.get(
     "/drivers/{mobile}/credentials",
+    auth=needs(scopes.CREDENTIALS_READ),
     response={200: DriverCredentials, **api_errors(401, 403)},
     summary="A driver's certificates, where the driver has granted your platform consent",
     description="`mobile` is the driver's mobile number (E.164, e.g. +8613900000001). "

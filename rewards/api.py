@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from cms.api_auth import platform_key_auth
+from cms import api_scopes as scopes
+from cms.api_auth import needs, platform_key_auth
 from cms.api_routes import api_errors
 from rewards import services
 from rewards.models import DriverLink
@@ -64,6 +65,7 @@ class EventsOut(Schema):
 
 @router.post(
     "/driver-links",
+    auth=needs(scopes.DRIVERS_LINK),
     response={201: LinkRequestOut, **api_errors(401, 403, 422)},
     summary="Ask a driver to link their Roadwise account to your platform",
     description="Creates a link request for the driver with this mobile number, under your "
@@ -90,6 +92,7 @@ def link_create(request: HttpRequest, payload: LinkIn):
 
 @router.get(
     "/driver-links",
+    auth=needs(scopes.DRIVERS_LINK),
     response={200: list[LinkOut], **api_errors(401)},
     summary="The drivers who have linked their account to your platform",
     description="Your own ids of the drivers whose link is active (not ended by the driver), "
@@ -104,6 +107,7 @@ def link_list(request: HttpRequest):
 
 @router.post(
     "/service-events",
+    auth=needs(scopes.EVENTS_WRITE),
     response={200: EventsOut, **api_errors(401, 403, 422)},
     summary="Send a batch of service events (trips, ratings, complaints, safety, sessions)",
     description="Each event is checked on its own; the answer says for each row whether it "

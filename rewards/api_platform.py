@@ -8,7 +8,8 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import StrictInt, StrictStr
 
-from cms.api_auth import platform_key_auth
+from cms import api_scopes as scopes
+from cms.api_auth import needs, platform_key_auth
 from cms.api_routes import api_errors
 from cms.audit import api_key_actor
 from rewards import awards, selectors
@@ -94,6 +95,7 @@ def _award_out(award: Award) -> dict:
 
 @router.post(
     "/awards",
+    auth=needs(scopes.AWARDS_WRITE),
     response={
         200: AwardOut,
         201: AwardOut,
@@ -146,6 +148,7 @@ class AwardsQuery(Schema):
 
 @router.get(
     "/awards",
+    auth=needs(scopes.REWARDS_READ),
     response={200: list[AwardOut], **api_errors(401, 422)},
     summary="Your one-off awards given in a month (China time), newest first",
     description="`month` is YYYY-MM (422 otherwise). Each award with the ledger transaction "
@@ -223,6 +226,7 @@ class TotalsOut(Schema):
 
 @router.get(
     "/reward-totals/{month}",
+    auth=needs(scopes.REWARDS_READ),
     response={200: TotalsOut, **api_errors(401), 404: Message, 422: Message},
     summary="What you paid your drivers in a month (China time), per driver and in total",
     description="`month` is YYYY-MM (422 otherwise); a month that has not started yet is 404. "

@@ -40,6 +40,14 @@ def _empty_sms_outbox():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters (cms/throttling.py) live in the cache, which outlives a test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cms.api_scopes import ALL_SCOPES, all_scopes
+
 from .identity import Organization
 
 
@@ -25,6 +27,17 @@ class PlatformApiKey(models.Model):
     )
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
+    scopes = models.JSONField(
+        _("scopes"),
+        default=all_scopes,
+        help_text=_("What the key may do; each API operation needs one of these."),
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("requests per minute"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for the site's default (API_RATE_LIMIT_PER_MINUTE)."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -60,6 +73,17 @@ class PlatformApiKey(models.Model):
                 {"organization": _("API keys can only be given to ride-hailing platforms.")},
                 code="not_platform",
             )
+        if not isinstance(self.scopes, list) or not self.scopes:
+            raise ValidationError({"scopes": _("Choose at least one scope.")}, code="no_scopes")
+        unknown = sorted(set(self.scopes) - set(ALL_SCOPES))
+        if unknown:
+            raise ValidationError(
+                {"scopes": _("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)}},
+                code="unknown_scope",
+            )
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or ())
 
     @property
     def is_revoked(self) -> bool:

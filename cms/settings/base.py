@@ -148,6 +148,24 @@ OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_SECONDS = env_int("OTP_RESEND_SECONDS", 60)
 OTP_MAX_PER_HOUR = env_int("OTP_MAX_PER_HOUR", 5)
 
+# --- API rate limits and sign-in throttling (counters in the cache above: cms/throttling.py)
+# Requests a minute per platform API key (a key may override it; 0 = unlimited). The default
+# is above what one key's bulk callers reach (benchmark 3 verifies about 80 a second).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 6000)
+# Failed password sign-ins before a pause, per account and per address, in a window.
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 50)
+# One-time codes asked for, and wrong codes typed, per address an hour (numbers have their
+# own limits: OTP_MAX_PER_HOUR and OTP_MAX_ATTEMPTS).
+OTP_REQUESTS_PER_IP_PER_HOUR = env_int("OTP_REQUESTS_PER_IP_PER_HOUR", 30)
+OTP_FAILURES_PER_IP_PER_HOUR = env_int("OTP_FAILURES_PER_IP_PER_HOUR", 30)
+# Proxies in front of the site that append to X-Forwarded-For (0: use REMOTE_ADDR).
+ROADWISE_TRUSTED_PROXIES = env_int("ROADWISE_TRUSTED_PROXIES", 0)
+# Django's defaults, written down because the tests hold them: the session cookie is not
+# readable by script and not sent on cross-site POSTs.
+SESSION_COOKIE_SAMESITE = "Lax"
+
 # --- languages and time -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from cms import services
+from cms import services, sign_in
 from cms.forms import (
     CodeLoginForm,
     MobileAuthenticationForm,
@@ -25,6 +25,7 @@ from cms.forms import (
 )
 from cms.models import OneTimeCode
 from cms.phone import mask_mobile
+from cms.throttling import client_ip
 
 SESSION_KEY = "roadwise_pending_mobile"
 
@@ -68,6 +69,7 @@ def _request_code_step(request, *, purpose: str, template: str, next_url: str, t
     if request.method == "POST" and form.is_valid():
         mobile = form.cleaned_data["mobile"]
         try:
+            sign_in.code_request_check(ip=client_ip(request))
             services.otp_request(mobile=mobile, purpose=purpose, language=get_language())
         except ValidationError as exc:
             _add_errors(form, exc, "mobile")
@@ -97,6 +99,7 @@ def signup(request):
 
 def _resend(request, purpose: str, mobile: str) -> None:
     try:
+        sign_in.code_request_check(ip=client_ip(request))
         services.otp_request(mobile=mobile, purpose=purpose, language=get_language())
     except ValidationError as exc:
         for message in exc.messages:
@@ -118,6 +121,7 @@ def signup_verify(request):
     form = SignupVerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            sign_in.code_attempt_check(ip=client_ip(request))
             user = services.driver_signup(
                 mobile=mobile,
                 code=form.cleaned_data["code"],
@@ -125,6 +129,7 @@ def signup_verify(request):
                 display_name=form.cleaned_data["display_name"],
             )
         except ValidationError as exc:
+            sign_in.code_attempt_failed(ip=client_ip(request), error=exc)
             _add_errors(form, exc)
         else:
             request.session.pop(SESSION_KEY, None)
@@ -171,8 +176,10 @@ def login_code_verify(request):
     form = CodeLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            sign_in.code_attempt_check(ip=client_ip(request))
             user = services.login_code_check(mobile=mobile, code=form.cleaned_data["code"])
         except ValidationError as exc:
+            sign_in.code_attempt_failed(ip=client_ip(request), error=exc)
             _add_errors(form, exc, "code")
         else:
             request.session.pop(SESSION_KEY, None)
@@ -212,12 +219,14 @@ def password_reset_verify(request):
     form = PasswordResetVerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            sign_in.code_attempt_check(ip=client_ip(request))
             services.password_reset_with_code(
                 mobile=mobile,
                 code=form.cleaned_data["code"],
                 new_password=form.cleaned_data["password1"],
             )
         except ValidationError as exc:
+            sign_in.code_attempt_failed(ip=client_ip(request), error=exc)
             _add_errors(form, exc)
         else:
             request.session.pop(SESSION_KEY, None)

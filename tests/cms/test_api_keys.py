@@ -254,7 +254,8 @@ def test_an_operator_makes_a_key_and_sees_it_once(client, platform):
     assert client.get("/admin/platform-api-keys/new/").status_code == 200
 
     response = client.post(
-        "/admin/platform-api-keys/new/", {"organization": platform.pk, "name": "From the admin"}
+        "/admin/platform-api-keys/new/",
+        {"organization": platform.pk, "name": "From the admin", "scopes": ["events:write"]},
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -264,6 +265,7 @@ def test_an_operator_makes_a_key_and_sees_it_once(client, platform):
     api_key = platform_api_key_authenticate(raw)
     assert api_key.name == "From the admin"
     assert api_key.created_by == operator
+    assert api_key.scopes == ["events:write"]
 
     listing = client.get("/admin/platform-api-keys/").content.decode()
     assert api_key.prefix in listing
