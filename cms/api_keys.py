@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.api_scopes import ALL_SCOPES, all_scopes
+from cms.audit import SYSTEM_COMMAND, audit
 from cms.models import Organization, PlatformApiKey, User
 
 KEY_SCHEME = "rw"
@@ -102,7 +103,26 @@ def platform_api_key_store(
     )
     api_key.full_clean()
     api_key.save()
+    audit(
+        "roadwise.api_key.create",
+        api_key,
+        user=created_by,
+        actor_label=None if created_by else SYSTEM_COMMAND,
+        title=_key_title(api_key),
+        # Never the key nor its hash: the prefix names it.
+        data={
+            "platform": organization.slug,
+            "name": api_key.name,
+            "prefix": prefix,
+            "scopes": api_key.scopes,
+            "rate_limit_per_minute": rate_limit_per_minute,
+        },
+    )
     return api_key, raw
+
+
+def _key_title(api_key: PlatformApiKey) -> str:
+    return f"API key rw_{api_key.prefix} ({api_key.organization.slug})"
 
 
 def platform_api_key_create(
@@ -137,6 +157,14 @@ def platform_api_key_revoke(
             api_key.revoked_at = timezone.now()
             api_key.revoked_by = revoked_by
             api_key.save(update_fields=["revoked_at", "revoked_by"])
+            audit(
+                "roadwise.api_key.revoke",
+                api_key,
+                user=revoked_by,
+                actor_label=None if revoked_by else SYSTEM_COMMAND,
+                title=_key_title(api_key),
+                data={"platform": api_key.organization.slug, "prefix": api_key.prefix},
+            )
     return api_key
 
 
