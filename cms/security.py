@@ -52,7 +52,7 @@ def _with_forms(policy: dict) -> dict:
 
 
 def _kind(response) -> str:
-    """"html", "json" or "other", from the response's Content-Type."""
+    """The kind of document: "html", "json" or "other" (from its Content-Type)."""
     content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type in ("text/html", "application/xhtml+xml"):
         return "html"
