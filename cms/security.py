@@ -71,6 +71,11 @@ class SecurityHeadersMiddleware(CSPMiddleware):
     that it sees every response, cached pages included."""
 
     def process_response(self, request, response):
+        if getattr(request, "is_dummy", False):
+            # Wagtail renders a page's preview by running a made-up request for the page's
+            # own URL through the middleware, inside the admin's request: the admin's request
+            # gives the preview its headers (the admin's policy, framed by the admin).
+            return response
         if settings.PERMISSIONS_POLICY:
             response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         if _kind(response) == "other" and not request.path_info.startswith("/api/"):
