@@ -206,3 +206,44 @@ def test_forms_may_send_the_browser_to_stripe_and_nowhere_else(client, db, setti
         "'self'",
         "http://127.0.0.1:41234",
     }
+
+
+def _through_middleware(path: str, response, **request_attrs):
+    from django.test import RequestFactory
+
+    from cms.security import SecurityHeadersMiddleware
+
+    request = RequestFactory().get(path)
+    for name, value in request_attrs.items():
+        setattr(request, name, value)
+    return SecurityHeadersMiddleware(lambda request: response)(request)
+
+
+def test_a_policy_a_view_set_itself_is_kept():
+    from django.http import HttpResponse
+
+    own = HttpResponse(b"%PDF-1.7", content_type="text/html")
+    own["Content-Security-Policy"] = "default-src 'none'"
+    response = _through_middleware("/documents/1/guide.pdf", own)
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_wagtails_made_up_preview_request_leaves_the_headers_to_the_admins_request():
+    """Wagtail runs a dummy request for the page's own URL (/...) through the middleware
+    inside the admin's request; were the site's policy set there, its frame-ancestors 'none'
+    would keep the admin from showing the preview."""
+    from django.http import HttpResponse
+
+    inner = _through_middleware("/", HttpResponse("<h1>preview</h1>"), is_dummy=True)
+    assert "Content-Security-Policy" not in inner.headers
+    outer = _through_middleware("/admin/pages/3/edit/preview/", inner)
+    assert policy_of(outer)["frame-ancestors"] == {"'self'"}
+
+
+def policy_of(response) -> dict[str, set[str]]:
+    return {
+        name: set(sources)
+        for name, *sources in (
+            part.split() for part in response["Content-Security-Policy"].split(";")
+        )
+    }
