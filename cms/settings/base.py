@@ -45,12 +45,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     # Only so that /api/v1/docs serves ninja's bundled Swagger UI rather than a CDN's.
     "ninja",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (cms/security.py).
+    "cms.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages compressed for phones on a poor signal (issue 7: HTML went over the wire as is;
     # WhiteNoise serves static files pre-compressed). Django pads compressed responses
@@ -307,11 +310,84 @@ WAGTAILDOCS_BLOCK_EMBEDDED_CONTENT = True
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False  # resets go through SMS codes on the site
 
-# --- security defaults that hold everywhere ------------------------------------------------
+# --- security headers and Content Security Policy -------------------------------------------
+# docs/decisions/0013-content-security-policy.md; cms/security.py picks a policy per response.
 X_FRAME_OPTIONS = "DENY"  # Wagtail's preview views opt back into SAMEORIGIN themselves
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Powerful browser features the site does not use, off for it and for anything it frames.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb",
+    )
+)  # fmt: skip
+_SELF, _NONE, _INLINE = "'self'", "'none'", "'unsafe-inline'"
+
+
+def _csp_media_origins() -> list[str]:
+    """Where uploaded images, videos and documents are served from, when not from this site:
+    CSP_MEDIA_ORIGINS, or the S3 bucket's domain or MEDIA_URL's origin."""
+    if origins := env_list("CSP_MEDIA_ORIGINS", []):
+        return origins
+    if domain := env_str("AWS_S3_CUSTOM_DOMAIN"):
+        return [f"https://{domain}"]
+    if (parts := urlsplit(MEDIA_URL)).netloc:
+        return [f"{parts.scheme or 'https'}://{parts.netloc}"]
+    if bucket := env_str("AWS_STORAGE_BUCKET_NAME"):
+        endpoint = urlsplit(env_str("AWS_S3_ENDPOINT_URL"))
+        if endpoint.netloc:
+            return [f"{endpoint.scheme}://{endpoint.netloc}"]
+        return [f"https://{bucket}.s3.amazonaws.com"]
+    return []
+
+
+_MEDIA = _csp_media_origins()
+# Lesson videos embedded from a video site (wagtail.embeds renders the provider's iframe).
+_VIDEO_FRAMES = env_list(
+    "CSP_FRAME_ORIGINS",
+    ["https://www.youtube.com", "https://www.youtube-nocookie.com", "https://player.vimeo.com"],
+)
+# The drivers' site: nothing inline, nothing from elsewhere but media and embedded videos.
+# (form-action also gets Stripe's Checkout and Connect pages, added per request.)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:", *_MEDIA],
+        "media-src": [_SELF, *_MEDIA],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "worker-src": [_SELF],
+        "manifest-src": [_SELF],
+        "frame-src": _VIDEO_FRAMES or [_NONE],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    }
+}
+# The Wagtail admin, relaxed where Wagtail 8 needs it (measured in Chromium, see the ADR):
+# inline <script> initialisers in its templates and from its vendor.js, inline event handlers
+# (Jcrop, the image focal point), <style> elements its vendor.js inserts (the page editor);
+# blob: thumbnails while uploading images; and its own preview in a frame.
+ROADWISE_CSP_ADMIN = {
+    **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+    "script-src": [_SELF, _INLINE],
+    "style-src": [_SELF, _INLINE],
+    "img-src": [_SELF, "data:", "blob:", *_MEDIA],
+    "frame-src": [_SELF, *_VIDEO_FRAMES],
+    "frame-ancestors": [_SELF],
+}
+# /api/v1/docs: ninja's bundled Swagger UI keeps to the site's policy (its scripts are files,
+# its settings a JSON block, its styles set from script), less the video frames.
+ROADWISE_CSP_API_DOCS = {**CONTENT_SECURITY_POLICY["DIRECTIVES"], "frame-src": [_NONE]}
+# JSON, and anything else the API answers: a document that loads nothing and is never framed.
+ROADWISE_CSP_NONE = {"default-src": [_NONE], "frame-ancestors": [_NONE]}
 
 # --- logging: one line per record on stderr ------------------------------------------------
 LOGGING = {

@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,27 @@ def test_check_deploy_is_silent_under_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_check_deploy_says_exactly_no_issues_with_a_realistic_environment():
+    """A deployment as docs/deployment.md describes it: random secrets, real host names, TLS
+    at the proxy. `check --deploy` prints the one line and nothing else, on either stream, and
+    silences nothing (SILENCED_SYSTEM_CHECKS would show as "(N silenced)")."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=_env(
+            DJANGO_SETTINGS_MODULE="cms.settings.production",
+            SECRET_KEY=secrets.token_urlsafe(64),
+            ALLOWED_HOSTS="roadwise.example,www.roadwise.example",
+            CSRF_TRUSTED_ORIGINS="https://roadwise.example",
+            SITE_URL="https://roadwise.example",
+            CREDENTIALS_KEY_ENCRYPTION_KEY=f"{secrets.token_urlsafe(48)},{secrets.token_urlsafe(48)}",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "System check identified no issues (0 silenced).\n", result.stdout
+    assert result.stderr == ""

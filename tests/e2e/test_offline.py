@@ -85,7 +85,9 @@ def test_a_saved_course_is_read_and_progressed_offline(
 
     # On the course page: the service worker takes over, the driver saves the course.
     page.goto(built.course.url)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # Predicates as functions, not expressions: Playwright evals an expression in the page on
+    # every poll, which the site's Content Security Policy (no 'unsafe-eval') refuses.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     save = page.locator("[data-offline-action=save]")
     save.click()
     remove = page.locator("[data-offline-action=remove]")
@@ -121,7 +123,7 @@ def test_a_saved_course_is_read_and_progressed_offline(
 
     # The signal is back: the queue is sent, the server records it, the progress bar moves.
     page.context.set_offline(False)
-    page.wait_for_function("document.querySelector('progress[data-progress]').value === 50")
+    page.wait_for_function("() => document.querySelector('progress[data-progress]').value === 50")
     progress = LessonProgress.objects.get(lesson=built.reading, enrollment__user=offline_driver)
     assert progress.completed_at is not None
     assert page.evaluate("localStorage.getItem('roadwise-completions')") == "[]"
