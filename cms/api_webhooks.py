@@ -120,7 +120,7 @@ def _own(request: HttpRequest, webhook_id: UUID) -> PlatformWebhook:
 
 @router.post(
     "/webhooks",
-    response={201: WebhookCreatedOut, **api_errors(401, 422)},
+    response={201: WebhookCreatedOut, **api_errors(400, 401, 422)},
     summary="Subscribe an endpoint to events (the signing secret is shown once)",
     description="Roadwise will POST each event of the chosen types to `url` as JSON "
     '(`{"id", "type", "created", "data"}`), signed with the secret in the answer: '

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
@@ -64,7 +65,7 @@ class EventsOut(Schema):
 
 @router.post(
     "/driver-links",
-    response={201: LinkRequestOut, **api_errors(401, 403, 422)},
+    response={201: LinkRequestOut, **api_errors(400, 401, 403, 422)},
     summary="Ask a driver to link their Roadwise account to your platform",
     description="Creates a link request for the driver with this mobile number, under your "
     "own id for them. Show the returned `code` in your app: the driver types it on Roadwise "
@@ -104,7 +105,7 @@ def link_list(request: HttpRequest):
 
 @router.post(
     "/service-events",
-    response={200: EventsOut, **api_errors(401, 403, 422)},
+    response={200: EventsOut, **api_errors(400, 401, 403, 422)},
     summary="Send a batch of service events (trips, ratings, complaints, safety, sessions)",
     description="Each event is checked on its own; the answer says for each row whether it "
     "was accepted, a duplicate (its id was seen before: nothing changes), updated (a pending "
@@ -113,6 +114,8 @@ def link_list(request: HttpRequest):
     "platform may not send events.",
 )
 def events_ingest(request: HttpRequest, payload: EventsIn):
+    if not payload.events:
+        raise HttpError(422, _("The batch is empty: send at least one event."))
     try:
         results = services.service_events_ingest(platform=request.platform, rows=payload.events)
     except ValidationError as exc:

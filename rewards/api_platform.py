@@ -97,10 +97,10 @@ def _award_out(award: Award) -> dict:
         200: AwardOut,
         201: AwardOut,
         402: UnderfundedOut,
-        **api_errors(401),
+        **api_errors(400, 401),
         403: Message,
         409: ConflictOut,
-        422: Message,
+        **api_errors(422),
     },
     summary="Give a linked driver a one-off award, paid from your funding",
     description="201: the award is paid (one ledger transaction from your funding account to "
