@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from cms import platform_webhooks
 from cms.api_auth import platform_key_auth
-from cms.api_routes import api_errors
+from cms.api_routes import Text, api_errors
 from cms.models import PlatformWebhook, PlatformWebhookDelivery
 
 router = Router(auth=platform_key_auth, tags=["webhooks"])
@@ -23,12 +23,12 @@ EVENT_TYPES_TEXT = ", ".join(f"`{t}`" for t in platform_webhooks.EVENT_TYPES)
 
 
 class WebhookIn(Schema):
-    url: str = Field(
+    url: Text = Field(
         description="Your endpoint: an https:// URL (at most 500 characters) that answers a "
         "POST with any 2xx status."
     )
-    events: list[str] = Field(description=f"The event types to receive: {EVENT_TYPES_TEXT}.")
-    description: str = Field("", description="A note for yourself (at most 200 characters).")
+    events: list[Text] = Field(description=f"The event types to receive: {EVENT_TYPES_TEXT}.")
+    description: Text = Field("", description="A note for yourself (at most 200 characters).")
 
 
 class WebhookOut(Schema):

@@ -2,7 +2,7 @@
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from cms.api_auth import platform_key_auth
-from cms.api_routes import api_errors
+from cms.api_routes import NoNul, Text, api_errors
 from rewards import services
 from rewards.models import DriverLink
 
@@ -19,8 +19,8 @@ router = Router(auth=platform_key_auth, tags=["service data"])
 
 
 class LinkIn(Schema):
-    mobile: str = Field(description="The driver's mobile number, e.g. +8613900000001.")
-    driver: str = Field(description="Your own id for this driver (1–64 characters).")
+    mobile: Text = Field(description="The driver's mobile number, e.g. +8613900000001.")
+    driver: Text = Field(description="Your own id for this driver (1–64 characters).")
 
 
 class LinkRequestOut(Schema):
@@ -38,7 +38,7 @@ class LinkOut(Schema):
 
 
 class EventsIn(Schema):
-    events: list[dict[str, Any]] = Field(
+    events: list[Annotated[dict[str, Any], NoNul]] = Field(
         description="Up to 1,000 events. Every event has `id` (your own, unique), `driver` "
         "(your driver id, linked), `type` (trip, rating, complaint, safety_incident, "
         "online_session) and `occurred_at` (ISO 8601 with a time zone). A trip has "

@@ -1,6 +1,7 @@
 """Platforms' reward API: one-off awards, and the totals paid to their drivers."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -9,7 +10,7 @@ from ninja.errors import HttpError
 from pydantic import StrictInt, StrictStr
 
 from cms.api_auth import platform_key_auth
-from cms.api_routes import api_errors
+from cms.api_routes import NoNul, api_errors
 from rewards import awards, selectors
 from rewards.models import Award
 from rewards.rules import _bounds, month_end
@@ -34,16 +35,22 @@ def _month(value: str, *, allow_future: bool) -> date:
 
 
 class AwardIn(Schema):
-    id: StrictStr = Field(
+    id: Annotated[StrictStr, NoNul] = Field(
         description="Your own id for this award (1–100 characters). Sending the same award "
         "again under the same id pays nothing more."
     )
-    driver: StrictStr = Field(description="Your id for the driver: linked, link not ended.")
+    driver: Annotated[StrictStr, NoNul] = Field(
+        description="Your id for the driver: linked, link not ended."
+    )
     amount_fen: StrictInt = Field(
         description="A whole number of fen, from 1 to the site's limit for a single award."
     )
-    currency: StrictStr = Field("CNY", description="Three capital letters (ISO 4217).")
-    reason: StrictStr = Field(description="Why: shown to the driver (1–500 characters).")
+    currency: Annotated[StrictStr, NoNul] = Field(
+        "CNY", description="Three capital letters (ISO 4217)."
+    )
+    reason: Annotated[StrictStr, NoNul] = Field(
+        description="Why: shown to the driver (1–500 characters)."
+    )
 
 
 class AwardTransactionOut(Schema):
