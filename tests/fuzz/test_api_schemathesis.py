@@ -59,6 +59,12 @@ def bearer(key: str) -> dict:
     return {"Authorization": f"Bearer {key}", **PLAIN}
 
 
+def expected(case) -> int:
+    """401 without a live key; 405 for a method the path does not have (schemathesis tries
+    those too), which ninja answers before it looks at the key."""
+    return 401 if case.method.upper() == case.operation.method.upper() else 405
+
+
 @schema.parametrize()
 @fuzz_settings(30)
 def test_no_operation_answers_5xx_or_off_its_schema(case, world):
@@ -71,8 +77,10 @@ def test_no_operation_answers_5xx_or_off_its_schema(case, world):
 def test_without_a_key_every_operation_answers_401(case, db):
     response = case.call(headers=PLAIN)
     case.validate_response(response, checks=CHECKS)
-    assert response.status_code == 401, response.text
-    assert response.headers["WWW-Authenticate"] == ['Bearer realm="Roadwise API"']
+    assert response.status_code == expected(case), response.text
+    if response.status_code == 401:
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        assert headers["www-authenticate"] == ['Bearer realm="Roadwise API"']
 
 
 @schema.parametrize()
@@ -84,4 +92,4 @@ def test_with_a_bogus_or_revoked_key_every_operation_answers_401(case, world):
     for key in (world.raw_key, "rw_00000000_bogus", "rw_" + world.raw_key[3:11] + "_x" * 40):
         response = case.call(headers=bearer(key))
         case.validate_response(response, checks=CHECKS)
-        assert response.status_code == 401, (key, response.text)
+        assert response.status_code == expected(case), (key, response.text)
