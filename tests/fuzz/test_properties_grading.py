@@ -140,7 +140,7 @@ def check_grade(quiz, clean, result) -> None:
     assert 0 <= result.percent <= 100
 
 
-@fuzz_settings(200)
+@fuzz_settings(100)
 @given(data=st.data())
 def test_any_submission_is_graded_within_bounds_or_refused_with_the_documented_error(data):
     quiz = data.draw(quizzes())
@@ -151,7 +151,7 @@ def test_any_submission_is_graded_within_bounds_or_refused_with_the_documented_e
         assert grade_or_refusal(quiz, answers) == outcome  # deterministic
 
 
-@fuzz_settings(200)
+@fuzz_settings(100)
 @given(data=st.data())
 def test_a_well_formed_submission_is_always_graded_and_order_does_not_matter(data):
     quiz = data.draw(quizzes())
@@ -168,7 +168,7 @@ def test_a_well_formed_submission_is_always_graded_and_order_does_not_matter(dat
     assert again[1].results == result.results
 
 
-@fuzz_settings(100)
+@fuzz_settings(50)
 @given(quiz=quizzes())
 def test_the_answer_key_itself_gets_full_marks(quiz):
     answers = {question.id: sorted(question.correct) for question in quiz}

@@ -56,7 +56,7 @@ def rule_json(draw):
     return params
 
 
-@fuzz_settings(300)
+@fuzz_settings(150)
 @given(kind=st.sampled_from(KINDS) | st.text(max_size=5), params=rule_json(), amount=json_values)
 def test_the_rule_validator_refuses_any_json_with_a_validation_error(kind, params, amount):
     try:
