@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from cms import api_scopes as scopes
 from cms import platform_webhooks
 from cms.api_auth import needs, platform_key_auth
-from cms.api_routes import api_errors
+from cms.api_routes import Text, api_errors
 from cms.audit import api_key_actor
 from cms.models import PlatformWebhook, PlatformWebhookDelivery
 
@@ -25,12 +25,12 @@ EVENT_TYPES_TEXT = ", ".join(f"`{t}`" for t in platform_webhooks.EVENT_TYPES)
 
 
 class WebhookIn(Schema):
-    url: str = Field(
+    url: Text = Field(
         description="Your endpoint: an https:// URL (at most 500 characters) that answers a "
         "POST with any 2xx status."
     )
-    events: list[str] = Field(description=f"The event types to receive: {EVENT_TYPES_TEXT}.")
-    description: str = Field("", description="A note for yourself (at most 200 characters).")
+    events: list[Text] = Field(description=f"The event types to receive: {EVENT_TYPES_TEXT}.")
+    description: Text = Field("", description="A note for yourself (at most 200 characters).")
 
 
 class WebhookOut(Schema):
@@ -123,7 +123,7 @@ def _own(request: HttpRequest, webhook_id: UUID) -> PlatformWebhook:
 @router.post(
     "/webhooks",
     auth=needs(scopes.WEBHOOKS_MANAGE),
-    response={201: WebhookCreatedOut, **api_errors(401, 422)},
+    response={201: WebhookCreatedOut, **api_errors(400, 401, 422)},
     summary="Subscribe an endpoint to events (the signing secret is shown once)",
     description="Roadwise will POST each event of the chosen types to `url` as JSON "
     '(`{"id", "type", "created", "data"}`), signed with the secret in the answer: '

@@ -73,6 +73,8 @@ def normalise_answers(key: list[KeyedQuestion], answers: dict) -> dict[str, list
     clean: dict[str, list[str]] = {}
     for question in key:
         raw = answers.get(question.id)
+        if raw is not None and not isinstance(raw, str | list | tuple):
+            raise ValidationError(_("The answers could not be read."), code="malformed")
         chosen = [raw] if isinstance(raw, str) else list(raw or [])
         if not chosen:
             raise ValidationError(_("Answer every question before submitting."), code="missing")

@@ -21,6 +21,8 @@ an unpublish, a move, a deletion or a renamed school shows at once), and all exp
 ``ROADWISE_PAGE_CACHE=0`` turns all of it off (the benchmark's "uncached" figure).
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -56,7 +58,14 @@ def bump(**_kwargs) -> None:
 
 
 def key(*parts) -> str:
-    return "courses:pagecache:" + ":".join(str(p) for p in (generation(), *parts))
+    """The cache key of ``parts``. A URL path can hold any character and be of any length (a
+    client sends what it likes): such a part goes in as its SHA-256, since keys with control
+    characters or over 250 characters are refused by memcached and warned about by Django
+    (a CacheKeyWarning, which the test suite turns into a 500)."""
+    text = ":".join(str(p) for p in parts)
+    if len(text) > 150 or not text.isprintable() or " " in text:
+        text = "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"courses:pagecache:{generation()}:{text}"
 
 
 def get_or_set(parts: tuple, compute):

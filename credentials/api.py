@@ -114,7 +114,7 @@ def _conforming(result: dict) -> dict:
 @router.post(
     "/credentials/verify",
     auth=needs(scopes.CREDENTIALS_VERIFY),
-    response={200: VerifyResult | BatchResult, **api_errors(401, 422)},
+    response={200: VerifyResult | BatchResult, **api_errors(400, 401, 422)},
     by_alias=True,
     summary="Verify one credential, or a batch of up to 1,000",
     description="Checks the signatures (any did:key or did:web issuer; other DID methods "

@@ -2,16 +2,17 @@
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from cms import api_scopes as scopes
 from cms.api_auth import needs, platform_key_auth
-from cms.api_routes import api_errors
+from cms.api_routes import NoNul, Text, api_errors
 from rewards import services
 from rewards.models import DriverLink
 
@@ -19,8 +20,8 @@ router = Router(auth=platform_key_auth, tags=["service data"])
 
 
 class LinkIn(Schema):
-    mobile: str = Field(description="The driver's mobile number, e.g. +8613900000001.")
-    driver: str = Field(description="Your own id for this driver (1–64 characters).")
+    mobile: Text = Field(description="The driver's mobile number, e.g. +8613900000001.")
+    driver: Text = Field(description="Your own id for this driver (1–64 characters).")
 
 
 class LinkRequestOut(Schema):
@@ -38,7 +39,7 @@ class LinkOut(Schema):
 
 
 class EventsIn(Schema):
-    events: list[dict[str, Any]] = Field(
+    events: list[Annotated[dict[str, Any], NoNul]] = Field(
         description="Up to 1,000 events. Every event has `id` (your own, unique), `driver` "
         "(your driver id, linked), `type` (trip, rating, complaint, safety_incident, "
         "online_session) and `occurred_at` (ISO 8601 with a time zone). A trip has "
@@ -66,7 +67,7 @@ class EventsOut(Schema):
 @router.post(
     "/driver-links",
     auth=needs(scopes.DRIVERS_LINK),
-    response={201: LinkRequestOut, **api_errors(401, 403, 422)},
+    response={201: LinkRequestOut, **api_errors(400, 401, 403, 422)},
     summary="Ask a driver to link their Roadwise account to your platform",
     description="Creates a link request for the driver with this mobile number, under your "
     "own id for them. Show the returned `code` in your app: the driver types it on Roadwise "
@@ -108,7 +109,7 @@ def link_list(request: HttpRequest):
 @router.post(
     "/service-events",
     auth=needs(scopes.EVENTS_WRITE),
-    response={200: EventsOut, **api_errors(401, 403, 422)},
+    response={200: EventsOut, **api_errors(400, 401, 403, 422)},
     summary="Send a batch of service events (trips, ratings, complaints, safety, sessions)",
     description="Each event is checked on its own; the answer says for each row whether it "
     "was accepted, a duplicate (its id was seen before: nothing changes), updated (a pending "
@@ -117,6 +118,8 @@ def link_list(request: HttpRequest):
     "platform may not send events.",
 )
 def events_ingest(request: HttpRequest, payload: EventsIn):
+    if not payload.events:
+        raise HttpError(422, _("The batch is empty: send at least one event."))
     try:
         results = services.service_events_ingest(platform=request.platform, rows=payload.events)
     except ValidationError as exc:

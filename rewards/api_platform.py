@@ -1,6 +1,7 @@
 """Platforms' reward API: one-off awards, and the totals paid to their drivers."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -10,7 +11,7 @@ from pydantic import StrictInt, StrictStr
 
 from cms import api_scopes as scopes
 from cms.api_auth import needs, platform_key_auth
-from cms.api_routes import api_errors
+from cms.api_routes import NoNul, api_errors
 from cms.audit import api_key_actor
 from rewards import awards, selectors
 from rewards.models import Award
@@ -36,16 +37,22 @@ def _month(value: str, *, allow_future: bool) -> date:
 
 
 class AwardIn(Schema):
-    id: StrictStr = Field(
+    id: Annotated[StrictStr, NoNul] = Field(
         description="Your own id for this award (1–100 characters). Sending the same award "
         "again under the same id pays nothing more."
     )
-    driver: StrictStr = Field(description="Your id for the driver: linked, link not ended.")
+    driver: Annotated[StrictStr, NoNul] = Field(
+        description="Your id for the driver: linked, link not ended."
+    )
     amount_fen: StrictInt = Field(
         description="A whole number of fen, from 1 to the site's limit for a single award."
     )
-    currency: StrictStr = Field("CNY", description="Three capital letters (ISO 4217).")
-    reason: StrictStr = Field(description="Why: shown to the driver (1–500 characters).")
+    currency: Annotated[StrictStr, NoNul] = Field(
+        "CNY", description="Three capital letters (ISO 4217)."
+    )
+    reason: Annotated[StrictStr, NoNul] = Field(
+        description="Why: shown to the driver (1–500 characters)."
+    )
 
 
 class AwardTransactionOut(Schema):
@@ -100,10 +107,10 @@ def _award_out(award: Award) -> dict:
         200: AwardOut,
         201: AwardOut,
         402: UnderfundedOut,
-        **api_errors(401),
+        **api_errors(400, 401),
         403: Message,
         409: ConflictOut,
-        422: Message,
+        **api_errors(422),
     },
     summary="Give a linked driver a one-off award, paid from your funding",
     description="201: the award is paid (one ledger transaction from your funding account to "

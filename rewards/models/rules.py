@@ -29,7 +29,7 @@ def _rating(raw) -> Decimal | None:
     """A rating threshold ("4.9", or a whole number) from 1 to 5, or None."""
     try:
         rating = Decimal(str(raw)) if isinstance(raw, str | int) and type(raw) is not bool else None
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int of over 4,300 digits
         return None
     if rating is None or not rating.is_finite() or not (Decimal(1) <= rating <= Decimal(5)):
         return None
