@@ -23,9 +23,12 @@ class ErrorOut(Schema):
     )
 
 
-def api_errors(*codes: int) -> dict[int, type[ErrorOut]]:
-    """``response={200: Out, **api_errors(401, 422)}``: the error answers an operation gives."""
-    return dict.fromkeys(codes, ErrorOut)
+def api_errors(*codes: int, scoped: bool = True) -> dict[int, type[ErrorOut]]:
+    """``response={200: Out, **api_errors(401, 422)}``: the error answers an operation gives.
+
+    Every operation may answer 429 (the key's rate limit, cms/throttling.py), and every scoped
+    one 403 (the key lacks the operation's scope, cms/api_auth.py)."""
+    return dict.fromkeys(sorted({*codes, 429, *((403,) if scoped else ())}), ErrorOut)
 
 
 def _nul_at(value: Any, path: tuple = ()) -> tuple | None:
@@ -74,7 +77,7 @@ class WhoAmI(Schema):
 @router.get(
     "/whoami",
     auth=needs(ANY_KEY),
-    response={200: WhoAmI, **api_errors(401)},
+    response={200: WhoAmI, **api_errors(401, scoped=False)},
     summary="The platform this API key belongs to",
     description="Answers with your platform's slug and name and the public prefix of the key "
     "you sent: a quick way to check that a key works.",

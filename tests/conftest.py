@@ -48,6 +48,16 @@ def _fresh_throttles():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_content_types():
+    """Django caches content types by id for the whole process; a test's rolled-back or
+    flushed rows would leave ids there that the next test's database does not have (the audit
+    log, Wagtail's log entries, points at content types)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
