@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cms import privacy, services, sms
 from cms.demo import DEMO_PASSWORD, demo_api_key
@@ -43,6 +43,14 @@ WANG_NAME = "王建国"
 ZHANG = "+8613900000002"
 ZHANG_NAME = "张伟"
 EXPORT = reverse("accounts:privacy_export")
+
+
+def zh(message: str) -> str:
+    """What the site (Chinese by default) shows for ``message``."""
+    with translation.override("zh-hans"):
+        return translation.gettext(message)
+
+
 DELETE = reverse("accounts:privacy_delete")
 
 
@@ -359,7 +367,14 @@ def test_deletion_is_refused_while_a_payout_is_on_its_way_and_with_a_wrong_passw
     )
     client = signed_in(driver)
     page = client.get(DELETE).content.decode()
-    assert "on its way" in page and "data-delete" not in page
+    assert (
+        zh(
+            "A payout to your bank is on its way. Wait until it is paid or returned, then delete "
+            "your account."
+        )
+        in page
+    )
+    assert "data-delete" not in page
     response = client.post(DELETE, {"password": "right-password-1", "confirm": "on"})
     assert response.status_code == 200
     with pytest.raises(privacy.ValidationError) as refused:
@@ -371,9 +386,9 @@ def test_deletion_is_refused_while_a_payout_is_on_its_way_and_with_a_wrong_passw
     payout.status = Payout.Status.PAID
     payout.save()
     response = client.post(DELETE, {"password": "wrong", "confirm": "on"})
-    assert "That password is not right." in response.content.decode()
+    assert zh("That password is not right.") in response.content.decode()
     response = client.post(DELETE, {"password": "right-password-1"})
-    assert "Tick the box to confirm." in response.content.decode()
+    assert zh("Tick the box to confirm.") in response.content.decode()
     driver.refresh_from_db()
     assert driver.is_active and driver.display_name == "李四"
 
@@ -391,7 +406,7 @@ def test_deleting_from_the_page_warns_signs_out_everywhere_and_gives_the_referen
     client = signed_in(driver)
     page = client.get(DELETE).content.decode()
     assert "25.00 CNY" in page  # the balance they would leave behind
-    assert "cannot be undone" in page
+    assert zh("This cannot be undone.") in page
 
     response = client.post(DELETE, {"password": "right-password-1", "confirm": "on"})
 
@@ -411,7 +426,10 @@ def test_an_operator_or_an_author_cannot_delete_their_account_here(db):
         mobile="+8613800000099", password="pw-123456789", organization=school
     )
     response = signed_in(author).post(DELETE, {"password": "pw-123456789", "confirm": "on"})
-    assert "closed by an operator" in response.content.decode()
+    assert (
+        zh("Accounts of organisations and operators are closed by an operator, not here.")
+        in response.content.decode()
+    )
     with pytest.raises(privacy.PermissionDenied):
         privacy.driver_account_delete(user=author, password="pw-123456789")
     assert User.objects.get(pk=author.pk).is_active

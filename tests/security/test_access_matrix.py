@@ -241,6 +241,24 @@ SITE_ROWS = [
     ],
     Row("logout", "accounts:logout", roles(REDIRECT), method="POST"),
     Row("logout by GET", "accounts:logout", roles(status(405))),
+    # --- personal data: only one's own (cms/views/privacy.py) -------------------------------
+    Row("your data page", "accounts:privacy", site_login()),
+    Row(
+        "export one's data",
+        "accounts:privacy_export",
+        site_login(),
+        method="POST",
+        secrets=lambda w: (fx.DRIVER1_NAME,),
+        may_see=("driver",),
+    ),
+    Row("export by GET", "accounts:privacy_export", roles(status(405), anonymous=LOGIN)),
+    Row("delete account page", "accounts:privacy_delete", site_login()),
+    Row(
+        "delete account without the password",
+        "accounts:privacy_delete",
+        site_login(),
+        method="POST",
+    ),
     # --- learning -------------------------------------------------------------------------
     Row(
         "dashboard",

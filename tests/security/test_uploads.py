@@ -11,6 +11,7 @@ import zlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
@@ -109,8 +110,10 @@ def _add_image(client, name: str, content: bytes):
 
 
 def _errors(response) -> str:
+    """The form's errors as the operator (who prefers English) read them."""
     form = response.context["form"]
-    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+    with translation.override("en"):
+        return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
 def test_an_ordinary_image_is_accepted(operator_client):
