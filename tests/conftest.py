@@ -48,13 +48,16 @@ def _fresh_throttles():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_content_types():
-    """Django caches content types by id for the whole process; a test's rolled-back or
-    flushed rows would leave ids there that the next test's database does not have (the audit
-    log, Wagtail's log entries, points at content types)."""
+def _fresh_content_types(request):
+    """Django caches content types by id for the whole process; a test's rolled-back rows
+    would leave ids there that the next test's database does not have (the audit log, Wagtail's
+    log entries, points at content types). Not for transactional tests: their database is
+    flushed and reloaded around them, and an empty cache would re-create rows in between."""
     from django.contrib.contenttypes.models import ContentType
 
-    ContentType.objects.clear_cache()
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        ContentType.objects.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -120,7 +120,7 @@ def test_a_failing_cache_lets_requests_through_and_logs(client, platform, settin
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_requests_on_redis_let_exactly_the_limit_through(settings):
     """N threads at once against one key with limit L on Redis: exactly L get 200."""
     threads, limit = 24, 10
