@@ -1,5 +1,6 @@
 """The JSON API for platforms, versioned under /api/v1/. Each app adds its own router here."""
 
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError
@@ -68,6 +69,22 @@ def _unauthorized(request, exc):
 
 
 api_v1.add_decorator(rate_limit_headers, mode="view")
+
+
+@api_v1.exception_handler(OperationalError)
+@api_v1.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    """The database is restarting or out of reach: a clear 503 the platform retries (with the
+    same event ids, so nothing is stored twice), rather than a bare 500 page."""
+    response = api_v1.create_response(
+        request,
+        {"detail": _("The service is briefly unavailable; please try again in a few seconds.")},
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
 api_v1.add_router("/", cms_router)
 api_v1.add_router("/", credentials_router)
 api_v1.add_router("/", rewards_router)

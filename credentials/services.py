@@ -5,6 +5,7 @@ any other way. A signed credential is never edited: its status lives in the stat
 """
 
 import json
+import logging
 import secrets
 import uuid
 from datetime import timedelta
@@ -31,6 +32,8 @@ from credentials.status import allocate_entry, entry, set_bit
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 REASON_MAX_LENGTH = 500
 SIGNING_SUITES = (EDDSA_RDFC_2022, EDDSA_JCS_2022)
+
+logger = logging.getLogger(__name__)
 
 
 class CredentialStateError(ValidationError):
@@ -242,7 +245,10 @@ def _notify_platforms(credential: Credential, event_type: str) -> None:
 def _render_files_later(credential_id: int) -> None:
     from credentials.tasks import render_credential_files
 
-    render_credential_files.delay(credential_id)
+    try:
+        render_credential_files.delay(credential_id)
+    except Exception:  # a broker outage must not turn the driver's saved change into a 500
+        logger.exception("Could not queue the files of credential %s", credential_id)
 
 
 def credentials_issue_missing(*, limit: int = 500) -> int:
