@@ -44,13 +44,20 @@ def wait_for(predicate, seconds: float, what: str) -> None:
 
 
 @contextlib.contextmanager
-def broker_mode(queue: str):
-    """While inside, this process sends tasks to Redis (on ``queue``) instead of running them."""
-    keys = ("broker_url", "task_always_eager", "task_default_queue")
+def broker_mode(queue: str, url: str | None = None):
+    """While inside, this process sends tasks to Redis (on ``queue``, at ``url`` or the tests'
+    Redis) instead of running them."""
+    keys = (
+        "broker_url", "broker_read_url", "broker_write_url", "task_always_eager",
+        "task_default_queue",
+    )  # fmt: skip
     saved = {key: celery_app.conf[key] for key in keys}
+    url = url or redis_url()
+    # Celery copied the broker URL into the read and write URLs at start: all three move.
     celery_app.conf.update(
-        broker_url=redis_url(), task_always_eager=False, task_default_queue=queue
-    )
+        broker_url=url, broker_read_url=url, broker_write_url=url, task_always_eager=False,
+        task_default_queue=queue,
+    )  # fmt: skip
     _forget_connection_pools()
     try:
         yield queue
