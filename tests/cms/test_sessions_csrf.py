@@ -216,6 +216,7 @@ def test_the_api_needs_no_csrf_token_even_with_a_session(driver):
         {"events": []},
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {raw}",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     # The key is enough: no CSRF token by design (the empty batch is then refused for itself).
     assert with_key.status_code == 422
