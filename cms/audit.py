@@ -35,6 +35,10 @@ ACTIONS: dict[str, tuple] = {
     ),
     "roadwise.consent.grant": (_("Grant consent"), _("Consent granted to a platform")),
     "roadwise.consent.withdraw": (_("Withdraw consent"), _("Consent withdrawn")),
+    "roadwise.account.delete": (
+        _("Delete a driver's account"),
+        _("Driver's account deleted at their request"),
+    ),
     # reward rules and policy
     "roadwise.rule_version.create": (_("Create reward rule version"), _("Rule version drafted")),
     "roadwise.rule_version.edit": (_("Edit reward rule version"), _("Rule version draft edited")),

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.audit import audit
 from cms.models import CheckoutPayment, OneTimeCode, OutboundSms, StripeEvent, User
 from courses.models import Completion, Enrollment, LessonProgress, QuizAttempt, Voucher
 from credentials.models import ConsentGrant, Credential
@@ -399,7 +400,7 @@ def driver_account_delete(*, user: User, password: str, now: datetime | None = N
         old_mobile = user.mobile
 
         # Revoked first, while consents stand: those platforms hear `credential.revoked`.
-        credentials_revoke_for_deleted_holder(holder=user, reason=DELETED_REASON)
+        revoked = credentials_revoke_for_deleted_holder(holder=user, reason=DELETED_REASON)
         for credential in Credential.objects.select_for_update().filter(holder=user):
             files += [f for f in (credential.pdf, credential.badge) if f]
             credential.holder_name = pseudonym
@@ -411,8 +412,10 @@ def driver_account_delete(*, user: User, password: str, now: datetime | None = N
             credential.save(
                 update_fields=["holder_name", "document", "compact", "share_token", "pdf", "badge"]
             )
-        ConsentGrant.objects.filter(holder=user, withdrawn_at=None).update(withdrawn_at=now)
-        DriverLink.objects.filter(driver=user, unlinked_at=None).update(unlinked_at=now)
+        withdrawn = ConsentGrant.objects.filter(holder=user, withdrawn_at=None).update(
+            withdrawn_at=now
+        )
+        unlinked = DriverLink.objects.filter(driver=user, unlinked_at=None).update(unlinked_at=now)
         requests = LinkRequest.objects.filter(Q(driver=user) | Q(mobile=old_mobile))
         requests.filter(status=LinkRequest.Status.PENDING).update(
             status=LinkRequest.Status.DECLINED, decided_at=now
@@ -438,6 +441,19 @@ def driver_account_delete(*, user: User, password: str, now: datetime | None = N
         user.set_unusable_password()
         user.save()
         _end_sessions(user)
+        # Nothing personal in the entry: the pseudonym names the account from now on.
+        audit(
+            "roadwise.account.delete",
+            user,
+            user=user,
+            title=pseudonym,
+            data={
+                "pseudonym": pseudonym,
+                "certificates_revoked": len(revoked),
+                "consents_withdrawn": withdrawn,
+                "links_ended": unlinked,
+            },
+        )
         transaction.on_commit(lambda: _delete_files(files))
     logger.info("account %s deleted; now %s", user.public_id, pseudonym)
     return pseudonym

@@ -251,6 +251,12 @@ def test_deleting_keeps_the_ledger_whole_under_a_pseudonym_and_leaves_nothing_pe
         pseudonym = privacy.driver_account_delete(user=wang, password=DEMO_PASSWORD)
 
     assert pseudonym.startswith("driver-deleted-") and len(pseudonym) == len("driver-deleted-") + 8
+    # Operators see the deletion in the audit log, under the pseudonym only.
+    from wagtail.models import ModelLogEntry
+
+    [entry] = ModelLogEntry.objects.filter(action="roadwise.account.delete")
+    assert entry.label == pseudonym and entry.data["pseudonym"] == pseudonym
+    assert entry.data["certificates_revoked"] >= 1
     # Money: every balance, the invariants and the platform's totals exactly as before.
     assert {a.code: (ledger.balance(a), a.balance_fen) for a in Account.objects.all()} == balances
     assert ledger.check_invariants() == []
