@@ -18,7 +18,7 @@ SEP_1, SEP_30 = date(2026, 9, 1), date(2026, 9, 30)
 OCT_1, OCT_31 = date(2026, 10, 1), date(2026, 10, 31)
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks and threads need PostgreSQL"
     ),
